@@ -1,0 +1,159 @@
+// Package testenv gives tests the addresses of the real servers they need (MariaDB, Redis,
+// RabbitMQ) and fresh MariaDB databases.
+//
+// The addresses come from the environment variables that `go tool task test` sets after
+// deploy/local/services.sh has started the servers:
+//
+//	ASSAY_TEST_MYSQL_DSN  e.g. assay:assay@tcp(127.0.0.1:3306)/assay_test?parseTime=true&multiStatements=true
+//	ASSAY_TEST_REDIS_URL  e.g. redis://127.0.0.1:6379/0
+//	ASSAY_TEST_AMQP_URL   e.g. amqp://guest:guest@127.0.0.1:5672/
+//
+// When a variable is empty the test is skipped, except under CI (env CI non-empty), where a
+// missing server is a failure: CI must never pass by skipping.
+package testenv
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+)
+
+// Names of the environment variables read by this package.
+const (
+	EnvMySQLDSN = "ASSAY_TEST_MYSQL_DSN"
+	EnvRedisURL = "ASSAY_TEST_REDIS_URL"
+	EnvAMQPURL  = "ASSAY_TEST_AMQP_URL"
+)
+
+// MySQLDSN returns the base DSN of the test MariaDB server (go-sql-driver/mysql format).
+// Most tests want NewMySQLDatabase instead.
+func MySQLDSN(tb testing.TB) string {
+	tb.Helper()
+	return lookup(tb, EnvMySQLDSN, "MariaDB")
+}
+
+// RedisURL returns the URL of the test Redis server.
+func RedisURL(tb testing.TB) string {
+	tb.Helper()
+	return lookup(tb, EnvRedisURL, "Redis")
+}
+
+// AMQPURL returns the URL of the test RabbitMQ server.
+func AMQPURL(tb testing.TB) string {
+	tb.Helper()
+	return lookup(tb, EnvAMQPURL, "RabbitMQ")
+}
+
+func lookup(tb testing.TB, key, server string) string {
+	tb.Helper()
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	if os.Getenv("CI") != "" {
+		tb.Fatalf("%s server missing: %s is not set; `go tool task test` starts the servers and sets it "+
+			"(or run deploy/local/services.sh up and export the lines of deploy/local/services.sh env)", server, key)
+		return ""
+	}
+	tb.Skipf("skipped: needs a %s server and %s is not set; run `go tool task test`, which starts the servers "+
+		"and sets it (or deploy/local/services.sh up, then export the lines of deploy/local/services.sh env)", server, key)
+	return ""
+}
+
+// NewMySQLDatabase creates an empty database named assay_t_<random hex> on the test MariaDB
+// server, drops it when the test ends (tb.Cleanup), and returns a DSN pointing at it, with the
+// same user, address and parameters as the base DSN.
+func NewMySQLDatabase(tb testing.TB) (dsn string) {
+	tb.Helper()
+	base := MySQLDSN(tb)
+	cfg, err := mysql.ParseDSN(base)
+	if err != nil {
+		tb.Fatalf("testenv: %s is not a valid DSN: %v", EnvMySQLDSN, err)
+		return ""
+	}
+
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // never fails (crypto/rand since Go 1.24)
+	name := "assay_t_" + hex.EncodeToString(b[:])
+
+	admin := cfg.Clone()
+	admin.DBName = ""
+	adminDSN := admin.FormatDSN()
+
+	if err := execAdmin(adminDSN, "CREATE DATABASE `"+name+"` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"); err != nil {
+		tb.Fatalf("testenv: create database %s on %s: %v", name, cfg.Addr, err)
+		return ""
+	}
+	tb.Cleanup(func() {
+		if err := execAdmin(adminDSN, "DROP DATABASE IF EXISTS `"+name+"`"); err != nil {
+			tb.Errorf("testenv: drop database %s: %v", name, err)
+		}
+	})
+
+	out := cfg.Clone()
+	out.DBName = name
+	return out.FormatDSN()
+}
+
+// execAdmin runs one statement on a short-lived connection.
+func execAdmin(dsn, stmt string) error {
+	db, err := sql.Open("mysql", dsn)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := db.ExecContext(ctx, stmt); err != nil {
+		return fmt.Errorf("%s: %w", stmt, err)
+	}
+	return nil
+}
+
+// RestartRabbitMQ stops and starts the test RabbitMQ server (deploy/local/services.sh restart
+// rabbitmq) and returns when it accepts connections again, typically 5-10 s later. It works only
+// on a server that services.sh started itself; it fails the test otherwise. Other packages' tests
+// that use RabbitMQ at the same moment (go test runs packages in parallel) see the restart too.
+func RestartRabbitMQ(tb testing.TB) {
+	tb.Helper()
+	AMQPURL(tb) // skips (or fails under CI) without a server
+	script, err := servicesScript()
+	if err != nil {
+		tb.Fatalf("testenv: %v", err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "bash", script, "restart", "rabbitmq").CombinedOutput()
+	if err != nil {
+		tb.Fatalf("testenv: %s restart rabbitmq: %v\n%s", script, err, out)
+	}
+}
+
+// servicesScript finds deploy/local/services.sh in the working directory or above it
+// (go test runs in the package's directory).
+func servicesScript() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		p := filepath.Join(dir, "deploy", "local", "services.sh")
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("deploy/local/services.sh not found above the working directory")
+		}
+		dir = parent
+	}
+}
