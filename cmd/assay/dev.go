@@ -55,7 +55,7 @@ func openStore(ctx context.Context, cfg Config, log *logrus.Logger) (*eventstore
 		return nil, nil, fmt.Errorf("ASSAY_STREAM_REPLICAS: %w", err)
 	}
 	var nc *nats.Conn
-	closeAll := func() {}
+	var closeAll func()
 	if url := cfg.Get("ASSAY_NATS_URL"); url != "" {
 		if nc, err = nats.Connect(url, nats.Name("assay"), nats.MaxReconnects(-1)); err != nil {
 			return nil, nil, fmt.Errorf("connect to NATS at %s: %w", url, err)
