@@ -111,3 +111,19 @@ func (s *Store) lastOf(ctx context.Context, filters []string) (uint64, error) {
 	}
 	return last, nil
 }
+
+// ErrNoEvent: no message is stored at that sequence.
+var ErrNoEvent = errors.New("eventstore: no event at that sequence")
+
+// Get reads the event stored at seq. A message that does not decode is returned with the
+// error, its envelope partly filled (Seq, Subject, Type), like a durable delivery.
+func (s *Store) Get(ctx context.Context, seq uint64) (domain.Envelope, error) {
+	msg, err := s.stream.GetMsg(ctx, seq)
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return domain.Envelope{Seq: seq}, fmt.Errorf("%w: %d", ErrNoEvent, seq)
+	}
+	if err != nil {
+		return domain.Envelope{Seq: seq}, fmt.Errorf("eventstore: get %d: %w", seq, err)
+	}
+	return s.Decode(msg.Subject, msg.Header, msg.Data, msg.Sequence)
+}

@@ -37,6 +37,13 @@ func (e *Engine) waitForSkip(ctx context.Context, cp Checkpoint) (Checkpoint, er
 	if err != nil || f != nil {
 		return cp, errors.Join(err, ErrHalted)
 	}
+	// The failure store may keep its checkpoints elsewhere (the views keep theirs in Redis):
+	// move this projection's own checkpoint past the skipped event.
+	if halt := e.Status().Halt; halt != nil && halt.Seq > cp.Seq {
+		if err := e.proj.Apply(ctx, cp.Epoch, nil, halt.Seq); err != nil {
+			return cp, err
+		}
+	}
 	next, err := e.proj.Checkpoint(ctx)
 	if err != nil {
 		return cp, err

@@ -1,9 +1,11 @@
 package projections
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -36,12 +38,16 @@ func (e *Engine) Run(ctx context.Context) error {
 				continue
 			}
 		}
-		if held, cp, err = e.process(ctx, cp, ds); errors.Is(err, ErrEpochChanged) {
+		held, cp, err = e.process(ctx, cp, ds)
+		switch {
+		case errors.Is(err, ErrEpochChanged):
 			nakAll(ds)
 			held = nil
 			if cp, cons, err = e.start(ctx); err != nil {
 				return err
 			}
+		case err != nil:
+			e.pause(ctx, "read the stream", err, 1)
 		}
 		select {
 		case <-lagTick.C:
@@ -84,7 +90,7 @@ func (e *Engine) open(ctx context.Context) (Checkpoint, *eventstore.Consumer, er
 		return cp, nil, fmt.Errorf("read checkpoint: %w", err)
 	}
 	cfg := eventstore.ConsumerConfig{Name: ConsumerName(e.proj.Name()), StartAfter: cp.Seq,
-		AckWait: e.cfg.AckWait, MaxAckPending: e.cfg.BatchSize}
+		AckWait: e.cfg.AckWait, MaxAckPending: 2 * e.cfg.BatchSize}
 	cons, err := e.store.Durable(ctx, cfg)
 	if err != nil {
 		return cp, nil, err
@@ -105,32 +111,21 @@ func (e *Engine) open(ctx context.Context) (Checkpoint, *eventstore.Consumer, er
 	return cp, cons, nil
 }
 
-// process applies one fetched batch: skips what the checkpoint covers, applies the rest in
-// one transaction, halts at a poison event (applying what came before it), acks what is
-// applied. It returns the deliveries still held (from the poison event on).
+// process applies one fetched batch: skips what the checkpoint covers, fills any gap
+// from the stream itself (a delivery can overtake another, and the checkpoint must never
+// pass an event that was not applied), applies the rest in one transaction, halts at a
+// poison event (applying what came before it), and acks what is applied. It returns the
+// deliveries still held (from the poison event on).
 func (e *Engine) process(ctx context.Context, cp Checkpoint, ds []*eventstore.Delivery) ([]*eventstore.Delivery, Checkpoint, error) {
-	var events []domain.Envelope
-	var poison *PoisonError
-	cut := len(ds)
-	for i, d := range ds {
-		if d.Seq <= cp.Seq {
-			continue
-		}
-		if d.Err != nil {
-			poison, cut = &PoisonError{Seq: d.Seq, Type: d.Env.Type, Reason: d.Err}, i
-			break
-		}
-		events = append(events, d.Env)
-	}
-	through := cp.Seq
-	if cut > 0 {
-		through = max(cp.Seq, ds[cut-1].Seq)
+	slices.SortFunc(ds, func(a, b *eventstore.Delivery) int { return cmp.Compare(a.Seq, b.Seq) })
+	events, poison, through, err := e.contiguous(ctx, cp.Seq, ds)
+	if err != nil {
+		return ds, cp, err
 	}
 	applied, err := e.apply(ctx, cp.Epoch, events, through)
 	var pe *PoisonError
 	if errors.As(err, &pe) {
 		poison = pe
-		cut = indexOfSeq(ds, pe.Seq)
 	} else if err != nil {
 		if ctx.Err() != nil {
 			nakAll(ds) // stopping: hand them back at once rather than after AckWait
@@ -142,9 +137,45 @@ func (e *Engine) process(ctx context.Context, cp Checkpoint, ds []*eventstore.De
 	e.setStatus(func(s *Status) { s.Seq = cp.Seq })
 	if poison != nil {
 		e.halt(ctx, poison)
-		return ds[cut:], cp, nil
+		return ds[indexOfSeq(ds, cp.Seq+1):], cp, nil
 	}
 	return nil, cp, nil
+}
+
+// contiguous turns sorted deliveries into the gapless run of events after `after`, reading
+// missing sequences from the stream. It stops before a poison event.
+func (e *Engine) contiguous(ctx context.Context, after uint64, ds []*eventstore.Delivery) ([]domain.Envelope, *PoisonError, uint64, error) {
+	var events []domain.Envelope
+	next := after + 1
+	take := func(env domain.Envelope, decodeErr error) *PoisonError {
+		if decodeErr != nil {
+			return &PoisonError{Seq: env.Seq, Type: env.Type, Reason: decodeErr}
+		}
+		events = append(events, env)
+		return nil
+	}
+	for _, d := range ds {
+		for ; next < d.Seq; next++ {
+			env, err := e.store.Get(ctx, next)
+			switch {
+			case errors.Is(err, eventstore.ErrNoEvent):
+				continue
+			case err != nil && env.Type == "" && !errors.Is(err, domain.ErrUnknownEvent):
+				return nil, nil, 0, err // the stream could not be read: try again later
+			}
+			if p := take(env, err); p != nil {
+				return events, p, next - 1, nil
+			}
+		}
+		if d.Seq < next {
+			continue // at or below what is applied, or a duplicate delivery
+		}
+		if p := take(d.Env, d.Err); p != nil {
+			return events, p, d.Seq - 1, nil
+		}
+		next = d.Seq + 1
+	}
+	return events, nil, next - 1, nil
 }
 
 // apply commits events through `through`, retrying transient failures. When the projection

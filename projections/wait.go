@@ -64,8 +64,8 @@ func (w *Watcher) advance(seq uint64) {
 	}
 }
 
-// Seq is the last checkpoint the watcher knows.
-func (w *Watcher) Seq() uint64 {
+// Applied is the last checkpoint the watcher knows.
+func (w *Watcher) Applied() uint64 {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.seq
@@ -113,4 +113,18 @@ func (a All) WaitFor(ctx context.Context, seq uint64) error {
 		}
 	}
 	return nil
+}
+
+// Applied is the least checkpoint of the waiters that know theirs without asking.
+func (a All) Applied() uint64 {
+	var least uint64
+	first := true
+	for _, w := range a {
+		if k, ok := w.(interface{ Applied() uint64 }); ok {
+			if v := k.Applied(); first || v < least {
+				least, first = v, false
+			}
+		}
+	}
+	return least
 }

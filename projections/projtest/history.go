@@ -27,6 +27,7 @@ type History struct {
 	now   time.Time
 	n     int // ids and event ids
 
+	seed    uint64
 	users   []string
 	apps    map[string]app.State
 	appIDs  []string
@@ -39,7 +40,7 @@ type History struct {
 
 // New starts an empty history with a fixed seed.
 func New(store *eventstore.Store, seed uint64) *History {
-	return &History{store: store, rnd: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
+	return &History{seed: seed, store: store, rnd: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
 		now:  time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
 		apps: map[string]app.State{}, ifaces: map[string]iface.State{}, ifaceOf: map[string][]string{},
 		batches: map[string]batch.State{}}
@@ -47,7 +48,7 @@ func New(store *eventstore.Store, seed uint64) *History {
 
 func (h *History) id(prefix string) string {
 	h.n++
-	return fmt.Sprintf("%s-%05d", prefix, h.n)
+	return fmt.Sprintf("%s-%d-%05d", prefix, h.seed, h.n) // unique across histories in one log
 }
 
 func (h *History) tick() time.Time {
