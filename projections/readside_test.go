@@ -63,7 +63,7 @@ func backends() []backend {
 	}
 }
 
-func newReadSide(t *testing.T, db *bun.DB, rdb *redis.Client) readSide {
+func newReadSide(t testing.TB, db *bun.DB, rdb *redis.Client) readSide {
 	t.Helper()
 	t.Cleanup(func() { db.Close(); rdb.Close() })
 	if err := migrations.Migrate(t.Context(), db); err != nil {
@@ -93,7 +93,7 @@ func quietLog() *logrus.Logger {
 }
 
 // project runs both engines until stop is called.
-func project(t *testing.T, s *eventstore.Store, r readSide, batch int) (engines []*projections.Engine, stop func()) {
+func project(t testing.TB, s *eventstore.Store, r readSide, batch int) (engines []*projections.Engine, stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{}, 2)
@@ -117,7 +117,7 @@ func project(t *testing.T, s *eventstore.Store, r readSide, batch int) (engines 
 	return engines, stop
 }
 
-func waitAll(t *testing.T, engines []*projections.Engine, seq uint64) {
+func waitAll(t testing.TB, engines []*projections.Engine, seq uint64) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
