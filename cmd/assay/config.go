@@ -30,6 +30,8 @@ var settings = []setting{
 	{env: "ASSAY_REDIS_URL", def: "", help: "Redis URL; empty = in-process server"},
 	{env: "ASSAY_AMQP_URL", def: "", help: "RabbitMQ URL; set = bridge + runners on RabbitMQ"},
 	{env: "ASSAY_JWT_SECRET", def: "", help: "token signing key (a dev secret in embedded mode only)", secret: true},
+	{env: "ASSAY_TOKEN_TTL", def: "24h", help: "lifetime of a login token"},
+	{env: "ASSAY_RATE_LIMIT", def: "1000", help: "commands per user per second (bursts of twice that)"},
 	{env: "ASSAY_LLM_BASE_URL", def: "https://api.deepseek.com", help: "OpenAI-compatible endpoint"},
 	{env: "ASSAY_LLM_API_KEY", def: "", help: "LLM key; empty = rule-based generation", secret: true},
 	{env: "ASSAY_LLM_MODEL", def: "deepseek-chat", help: "LLM model"},

@@ -5,10 +5,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
+	"strings"
 	"strconv"
 
 	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sirupsen/logrus"
 
 	"github.com/assay-dev/assay/domain/catalog"
@@ -22,8 +25,9 @@ func devCommand(fs *flag.FlagSet) runFunc {
 	}
 }
 
-// runDev runs every part in one process with embedded servers. For now that is the log:
-// an embedded NATS JetStream server with the EVENTS stream, open to subscribers.
+// runDev runs every part in one process with embedded servers: the log (embedded NATS
+// JetStream, open to subscribers), the read side (SQLite tables, in-process Redis views)
+// and their projectors, the API and the metrics server.
 func runDev(ctx context.Context, cfg Config, demo bool, out io.Writer) error {
 	log := newLogger(cfg, out)
 	store, shutdown, err := openStore(ctx, cfg, log)
@@ -36,16 +40,30 @@ func runDev(ctx context.Context, cfg Config, demo bool, out io.Writer) error {
 		return err
 	}
 	log.WithFields(logrus.Fields{"stream": store.StreamName(), "last_seq": last}).Info("event log ready")
+	rs, err := openReadSide(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer rs.close()
+	reg := prometheus.NewRegistry()
+	engines, err := startProjectors(ctx, store, rs, reg, log)
+	if err != nil {
+		return err
+	}
+	defer engines.wait()
+	ready := func(ctx context.Context) error { return readyErr(ctx, store, rs, readiness(engines)) }
+	ops := newOpsServer(cfg.Get("ASSAY_METRICS_ADDR"), reg, func() error { return ready(context.Background()) }, log)
+	defer ops.stop()
 	if l := cfg.Get("ASSAY_NATS_LISTEN"); cfg.Get("ASSAY_NATS_URL") == "" && l != "" {
 		fmt.Fprintf(out, "assay: the event log is open to subscribers at nats://%s (subjects events.>)\n", l)
 	}
 	if demo {
-		fmt.Fprintln(out, "assay: the demo needs the API and runners, which are not built yet; the log runs alone")
+		fmt.Fprintln(out, "assay: the demo needs the runners, which are not built yet; the log, the read side and the API run")
 	}
-	fmt.Fprintln(out, "assay: running; Ctrl-C stops")
-	<-ctx.Done()
+	fmt.Fprintf(out, "assay: API on http://%s/api/v1 — Ctrl-C stops\n", displayAddr(cfg.Get("ASSAY_HTTP_ADDR")))
+	err = serveAPI(ctx, cfg, store, rs, engines.waiter(), ready, reg, log)
 	log.Info("stopping")
-	return nil
+	return err
 }
 
 // openStore connects to NATS (the embedded server when no URL is set) and opens the log.
@@ -83,12 +101,28 @@ func openStore(ctx context.Context, cfg Config, log *logrus.Logger) (*eventstore
 	return store, closeAll, nil
 }
 
+// newLogger logs JSON lines to out and, when ASSAY_LOG_FILE is set, to that file too. The
+// file stays open for the life of the process (the logger is the process's).
 func newLogger(cfg Config, out io.Writer) *logrus.Logger {
 	log := logrus.New()
 	log.SetOutput(out)
+	if path := cfg.Get("ASSAY_LOG_FILE"); path != "" {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err == nil {
+			if f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644); err == nil {
+				log.SetOutput(io.MultiWriter(out, f))
+			}
+		}
+	}
 	log.SetFormatter(&logrus.JSONFormatter{})
 	if lvl, err := logrus.ParseLevel(cfg.Get("ASSAY_LOG_LEVEL")); err == nil {
 		log.SetLevel(lvl)
 	}
 	return log
+}
+
+func displayAddr(addr string) string {
+	if strings.HasPrefix(addr, ":") {
+		return "localhost" + addr
+	}
+	return addr
 }

@@ -26,6 +26,10 @@ func plain(r runFunc) func(*flag.FlagSet) runFunc { return func(*flag.FlagSet) r
 func commands() []command {
 	return []command{
 		{name: "dev", summary: "run assay in one process with embedded servers", example: "assay dev --demo", setup: devCommand},
+		{name: "serve", summary: "serve the REST API", example: "ASSAY_JWT_SECRET=... ASSAY_NATS_URL=nats://n1:4222 ASSAY_MYSQL_DSN=... assay serve", setup: plain(runServe)},
+		{name: "project", summary: "run the projectors: MySQL tables and Redis views from the log", example: "ASSAY_MYSQL_DSN=... ASSAY_REDIS_URL=redis://127.0.0.1:6379/0 assay project", setup: plain(runProject)},
+		{name: "migrate", summary: "apply the database migrations", example: "ASSAY_MYSQL_DSN='u:p@tcp(127.0.0.1:3306)/assay' assay migrate", setup: plain(runMigrate)},
+		{name: "projections", summary: "status | rebuild [--projection NAME] [--to-seq N] | skip NAME SEQ", example: "assay projections rebuild --projection tables", setup: projectionsCommand},
 		{name: "config", summary: "print the effective configuration, secrets masked", example: "ASSAY_LOG_LEVEL=debug assay config", setup: plain(runConfig)},
 	}
 }
@@ -54,7 +58,8 @@ func run(ctx context.Context, args []string, out, errOut io.Writer) int {
 			fmt.Fprintf(errOut, "assay %s: %s\n\nExample:\n  %s\n\nFlags:\n", c.name, c.summary, c.example)
 			fs.PrintDefaults()
 		}
-		if err := fs.Parse(args[1:]); err != nil {
+		positional, err := parseInterspersed(fs, args[1:])
+		if err != nil {
 			if errors.Is(err, flag.ErrHelp) {
 				return 0
 			}
@@ -65,7 +70,7 @@ func run(ctx context.Context, args []string, out, errOut io.Writer) int {
 			fmt.Fprintln(errOut, "assay:", err)
 			return 2
 		}
-		if err := runIt(ctx, cfg, fs.Args(), out); err != nil {
+		if err := runIt(ctx, cfg, positional, out); err != nil {
 			fmt.Fprintf(errOut, "assay %s: %v\n", c.name, err)
 			return 1
 		}
@@ -87,4 +92,23 @@ func usage(w io.Writer) {
 func runConfig(_ context.Context, cfg Config, _ []string, out io.Writer) error {
 	cfg.print(out)
 	return nil
+}
+
+// parseInterspersed parses flags wherever they stand, so that
+// `assay projections rebuild --projection tables` works like `--projection tables rebuild`.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return positional, nil
+		}
+		if rest[0] == "--" {
+			return append(positional, rest[1:]...), nil
+		}
+		positional, args = append(positional, rest[0]), rest[1:]
+	}
 }
