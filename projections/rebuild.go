@@ -41,6 +41,8 @@ func Rebuild(ctx context.Context, store *eventstore.Store, p Rebuildable, opt Re
 }
 
 // replayInto applies the log to a projection in batches and returns its last sequence.
+// Reading and decoding the log (one goroutine) overlaps with applying the previous batch
+// (this one): on a small machine the two halves use different cores.
 func replayInto(ctx context.Context, store *eventstore.Store, p Projection, opt RebuildOptions) (uint64, error) {
 	to := opt.ToSeq
 	if to == 0 {
@@ -54,30 +56,47 @@ func replayInto(ctx context.Context, store *eventstore.Store, p Projection, opt 
 	if err != nil {
 		return 0, err
 	}
-	buf := make([]domain.Envelope, 0, opt.BatchSize)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	batches := make(chan []domain.Envelope, 2)
+	readErr := make(chan error, 1)
+	go func() {
+		defer close(batches)
+		buf := make([]domain.Envelope, 0, opt.BatchSize)
+		err := store.Replay(ctx, cp.Seq, to, nil, func(env domain.Envelope) error {
+			if buf = append(buf, env); len(buf) < opt.BatchSize {
+				return nil
+			}
+			select {
+			case batches <- buf:
+				buf = make([]domain.Envelope, 0, opt.BatchSize)
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		})
+		if err == nil && len(buf) > 0 {
+			batches <- buf
+		}
+		readErr <- err
+	}()
 	applied := 0
-	flush := func(through uint64) error {
-		if err := p.Apply(ctx, cp.Epoch, buf, through); err != nil {
-			return err
+	for buf := range batches {
+		if err := p.Apply(ctx, cp.Epoch, buf, buf[len(buf)-1].Seq); err != nil {
+			cancel()
+			for range batches { // let the reader finish
+			}
+			return 0, err
 		}
 		applied += len(buf)
-		buf = buf[:0]
 		if opt.Progress != nil {
-			opt.Progress(through, applied)
+			opt.Progress(buf[len(buf)-1].Seq, applied)
 		}
-		return nil
 	}
-	err = store.Replay(ctx, cp.Seq, to, nil, func(env domain.Envelope) error {
-		buf = append(buf, env)
-		if len(buf) == opt.BatchSize {
-			return flush(env.Seq)
-		}
-		return nil
-	})
-	if err != nil {
+	if err := <-readErr; err != nil {
 		return 0, err
 	}
-	if err := flush(to); err != nil {
+	if err := p.Apply(ctx, cp.Epoch, nil, to); err != nil { // the checkpoint reaches `to` even past the last event
 		return 0, err
 	}
 	return to, nil

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -13,6 +12,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/assay-dev/assay/domain"
+	"github.com/assay-dev/assay/domain/user"
 )
 
 // credentials is the one primary store of password hashes: they never enter the log,
@@ -58,7 +58,7 @@ func (c *credentials) remove(ctx context.Context, userID string) error {
 // check returns the user id for a correct email and password.
 func (c *credentials) check(ctx context.Context, email, password string) (string, error) {
 	var row credentialRow
-	err := c.db.NewSelect().Model(&row).Where("email = ?", strings.ToLower(email)).Limit(1).Scan(ctx)
+	err := c.db.NewSelect().Model(&row).Where("email = ?", user.NormalizeEmail(email)).Limit(1).Scan(ctx)
 	if errors.Is(err, sql.ErrNoRows) {
 		c.dummy.Do(func() { c.hash, _ = bcrypt.GenerateFromPassword([]byte("not anyone's password"), c.cost) })
 		_ = bcrypt.CompareHashAndPassword(c.hash, []byte(password))

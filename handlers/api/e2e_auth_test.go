@@ -94,6 +94,18 @@ func TestE2EBadTokens(t *testing.T) {
 	if wrong.Detail != unknown.Detail {
 		t.Errorf("a wrong password says %q, an unknown email %q", wrong.Detail, unknown.Detail)
 	}
+	// An email is registered normalized, and logs in however it was typed at registration.
+	var spaced struct{ Email string }
+	ts.must(http.StatusCreated, &spaced, e2eReq{method: "POST", path: "/api/v1/auth/register",
+		json: map[string]string{"email": "  Mixed@Example.COM ", "password": "password1", "name": "M"}})
+	if spaced.Email != "mixed@example.com" {
+		t.Errorf("registered as %q", spaced.Email)
+	}
+	for _, email := range []string{"  Mixed@Example.COM ", "mixed@example.com", "MIXED@EXAMPLE.COM"} {
+		ts.must(http.StatusOK, nil, e2eReq{method: "POST", path: "/api/v1/auth/login", json: map[string]string{"email": email, "password": "password1"}})
+	}
+	ts.must(http.StatusConflict, nil, e2eReq{method: "POST", path: "/api/v1/auth/register",
+		json: map[string]string{"email": "MIXED@example.com", "password": "password1", "name": "M2"}})
 }
 
 // tamper changes the subject of a token without signing it again.

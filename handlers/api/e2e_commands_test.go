@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -200,4 +201,48 @@ func TestE2ERateLimit(t *testing.T) {
 	}
 	ts.must(http.StatusOK, nil, e2eReq{method: "GET", path: "/api/v1/apps/" + a.ID, token: token})
 	ts.createApp(other, "another user's budget")
+}
+
+// TestE2EIdempotencyKeyConcurrent: the same POST sent ten times at once with one key
+// creates one app; every other answer is its replay or 409 (the first is still running).
+func TestE2EIdempotencyKeyConcurrent(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	_, token := ts.signUp()
+	before := ts.lastSeq()
+	const n = 10
+	answers := make([]e2eAnswer, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			a, err := ts.trySend(t.Context(), e2eReq{method: "POST", path: "/api/v1/apps", token: token,
+				header: map[string]string{"Idempotency-Key": "once"}, json: map[string]any{"name": "once", "environments": testEnvs}})
+			if err != nil {
+				t.Error(err)
+			}
+			answers[i] = a
+		})
+	}
+	close(start)
+	wg.Wait()
+	var first []byte
+	for i, a := range answers {
+		switch a.status {
+		case http.StatusAccepted:
+			if first == nil {
+				first = a.body
+			}
+			if !bytes.Equal(a.body, first) {
+				t.Errorf("answer %d: %s, another: %s", i, a.body, first)
+			}
+		case http.StatusConflict:
+		default:
+			t.Errorf("answer %d: %d %s", i, a.status, a.body)
+		}
+	}
+	if types := ts.typesAfter(before); len(types) != 1 || types[0] != "app.created" {
+		t.Fatalf("ten requests with one key appended %v", types)
+	}
 }

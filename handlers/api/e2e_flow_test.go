@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
@@ -106,6 +107,7 @@ func TestE2EConcurrentPatches(t *testing.T) {
 		status int
 		seq    uint64
 		desc   string
+		detail string
 	}
 	out := make([]outcome, n)
 	start := make(chan struct{})
@@ -121,12 +123,15 @@ func TestE2EConcurrentPatches(t *testing.T) {
 				return
 			}
 			var acc acceptedBody
+			var p problemBody
 			if a.status == http.StatusAccepted {
 				if err := json.Unmarshal(a.body, &acc); err != nil {
 					t.Error(err)
 				}
+			} else {
+				_ = json.Unmarshal(a.body, &p)
 			}
-			out[i] = outcome{status: a.status, seq: acc.Seq, desc: desc}
+			out[i] = outcome{status: a.status, seq: acc.Seq, desc: desc, detail: p.Detail}
 		})
 	}
 	close(start)
@@ -147,6 +152,9 @@ func TestE2EConcurrentPatches(t *testing.T) {
 				last = o
 			}
 		case http.StatusConflict:
+			if strings.Contains(o.detail, "nats") || strings.Contains(o.detail, "events.app") {
+				t.Errorf("PATCH %d: the conflict shows the log's internals: %q", i, o.detail)
+			}
 		default:
 			t.Errorf("PATCH %d: %d, want 202 or 409", i, o.status)
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/assay-dev/assay/domain"
 )
@@ -53,6 +54,10 @@ func problemOf(err error) (Problem, int) {
 	case errors.Is(err, domain.ErrNotFound):
 		return Problem{Status: http.StatusNotFound, Detail: "not found"}, 0
 	case errors.Is(err, domain.ErrConflict):
+		var ae *jetstream.APIError
+		if errors.As(err, &ae) { // the log's own words name subjects and codes: not the caller's concern
+			return Problem{Status: http.StatusConflict, Detail: "the resource was changed by other requests at the same time; retry"}, 0
+		}
 		return Problem{Status: http.StatusConflict, Detail: err.Error()}, 0
 	case errors.Is(err, nats.ErrMaxPayload):
 		return Problem{Status: http.StatusRequestEntityTooLarge, Detail: "the change is too large to be recorded as one event"}, 0
