@@ -24,6 +24,9 @@ type Evaluated struct {
 	Actual   any    `json:"actual,omitempty"`
 	Passed   bool   `json:"passed"`
 	Message  string `json:"message"`
+	// Error is why the assertion could not be evaluated (a bad path, regex, schema or value);
+	// the case then ends errored. Empty when it was evaluated, passed or not.
+	Error string `json:"error,omitempty"`
 }
 
 // Ops are the operators API.md defines.
