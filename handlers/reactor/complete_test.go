@@ -1,0 +1,87 @@
+package reactor_test
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/assay-dev/assay/domain/batch"
+	"github.com/assay-dev/assay/eventstore"
+	"github.com/assay-dev/assay/handlers/reactor"
+)
+
+func TestCompleteOnceWithTwoReplicas(t *testing.T) {
+	e := setup(t)
+	const n = 300
+	e.submit(submitted("b-done", plainCases(n)))
+	e.completer()
+	e.completer()
+	var wg sync.WaitGroup
+	for w := range 4 { // four runners appending results at once
+		wg.Go(func() {
+			for i := w; i < n; i += 4 {
+				outcome := batch.Passed
+				if i%10 == 0 {
+					outcome = batch.Failed
+				}
+				e.result("b-done", fmt.Sprintf("c-%05d", i), outcome, nil)
+			}
+		})
+	}
+	wg.Wait()
+	e.eventually("completion", func() bool { return len(e.completions("b-done")) > 0 })
+	settle()
+	c := e.completions("b-done")
+	want := batch.Totals{Total: n, Passed: 270, Failed: 30}
+	if len(c) != 1 || c[0].Totals != want || c[0].Canceled {
+		t.Fatalf("completions %+v, want one with %+v", c, want)
+	}
+}
+
+// A completion reactor started after most results (a restart) initialises its count from
+// the log once and completes on the last result.
+func TestCompleteAfterARestart(t *testing.T) {
+	e := setup(t)
+	e.submit(submitted("b-late", plainCases(50)))
+	for i := range 49 {
+		e.result("b-late", fmt.Sprintf("c-%05d", i), batch.Passed, nil)
+	}
+	e.completer()
+	settle()
+	if c := e.completions("b-late"); len(c) != 0 {
+		t.Fatalf("completed early: %+v", c)
+	}
+	e.result("b-late", "c-00049", batch.Errored, nil)
+	e.eventually("completion", func() bool { return len(e.completions("b-late")) > 0 })
+	if c := e.completions("b-late"); len(c) != 1 || c[0].Totals != (batch.Totals{Total: 50, Passed: 49, Errored: 1}) {
+		t.Fatalf("completions %+v", c)
+	}
+}
+
+// Two replicas each see every other result: neither count reaches the total, so the one
+// holding the latest result asks the log, and exactly one Complete is appended.
+func TestCompleteCountsWhatOtherReplicasSaw(t *testing.T) {
+	e := setup(t)
+	const n = 40
+	sub := e.submit(submitted("b-split", plainCases(n)))
+	a := reactor.NewCompleter(e.cmd, reactor.CompleterConfig{})
+	b := reactor.NewCompleter(e.cmd, reactor.CompleterConfig{})
+	if err := a.Handle(e.ctx, sub); err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		r := batch.CaseExecuted{AppID: appID, BatchID: "b-split", CaseID: fmt.Sprintf("c-%05d", i), InterfaceID: "if-1",
+			Outcome: batch.Passed, At: time.Now().UTC()}
+		out, err := e.store.Append(e.ctx, eventstore.Expect{r.Subject(): 0}, newEnv(r))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := []*reactor.Completer{a, b}[i%2].Handle(e.ctx, out[0]); err != nil {
+			t.Fatal(err)
+		}
+		if got := len(e.completions("b-split")); (i < n-1 && got != 0) || (i == n-1 && got != 1) {
+			t.Fatalf("after result %d: %d completions", i, got)
+		}
+	}
+}
