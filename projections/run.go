@@ -34,7 +34,9 @@ func (e *Engine) Run(ctx context.Context) error {
 		ds := held
 		if len(ds) == 0 {
 			if ds, err = cons.Fetch(ctx, e.cfg.BatchSize, e.cfg.MaxWait); err != nil {
-				e.pause(ctx, "fetch", err, 1)
+				if ctx.Err() == nil { // a fetch ended by our own stop is not a failure
+					e.pause(ctx, "fetch", err, 1)
+				}
 				continue
 			}
 		}

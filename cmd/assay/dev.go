@@ -51,6 +51,11 @@ func runDev(ctx context.Context, cfg Config, demo bool, out io.Writer) error {
 		return err
 	}
 	defer engines.wait()
+	reacts, err := startReactors(ctx, store, reg, log)
+	if err != nil {
+		return err
+	}
+	defer reacts.wait()
 	ready := func(ctx context.Context) error { return readyErr(ctx, store, rs, readiness(engines)) }
 	ops := newOpsServer(cfg.Get("ASSAY_METRICS_ADDR"), reg, func() error { return ready(context.Background()) }, log)
 	defer ops.stop()
