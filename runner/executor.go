@@ -1,0 +1,382 @@
+// Package runner executes cases: it consumes execution requests (from RabbitMQ or straight
+// from JetStream), sends the real HTTP request, evaluates the assertions and appends the
+// result (DESIGN.md, "Execution").
+//
+// Executor sends one request and builds its result; Source delivers jobs (JetStreamSource
+// here, a RabbitMQ source later with the same Handler); Runner executes jobs concurrently
+// and appends their results in atomic batches, acknowledging each job only once its
+// result is durable.
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/assay-dev/assay/domain/assert"
+	"github.com/assay-dev/assay/domain/batch"
+)
+
+// Defaults of an executor.
+const (
+	DefaultMaxBodyBytes = 64 << 10
+	DefaultTimeout      = 30 * time.Second
+	MaxTimeout          = 5 * time.Minute
+	DefaultUserAgent    = "assay-runner/1"
+)
+
+// ExecutorConfig tunes an Executor.
+type ExecutorConfig struct {
+	MaxBodyBytes         int64 // response body captured in the result; default 64 KiB
+	AllowPrivateMetadata bool  // allow link-local and cloud metadata addresses (default refused)
+	UserAgent            string
+	// Schemas caches compiled response schemas across cases; default a new cache.
+	Schemas *assert.SchemaCache
+}
+
+// Executor sends case requests. One Executor (one pooled transport) serves every case
+// of a process; it is safe for concurrent use.
+type Executor struct {
+	cfg       ExecutorConfig
+	schemas   *assert.SchemaCache
+	transport *http.Transport
+	client    *http.Client
+}
+
+// NewExecutor builds an executor with a transport pooled for thousands of concurrent
+// requests. Proxies from the environment are ignored: a proxy would dial on the
+// executor's behalf and bypass the address check.
+func NewExecutor(cfg ExecutorConfig) *Executor {
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.UserAgent == "" {
+		cfg.UserAgent = DefaultUserAgent
+	}
+	e := &Executor{cfg: cfg, schemas: cfg.Schemas}
+	if e.schemas == nil {
+		e.schemas = assert.NewSchemaCache(0)
+	}
+	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second, Control: e.control}
+	e.transport = &http.Transport{
+		Proxy:                  nil,
+		DialContext:            dialer.DialContext,
+		ForceAttemptHTTP2:      true,
+		MaxIdleConns:           4096,
+		MaxIdleConnsPerHost:    1024,
+		IdleConnTimeout:        90 * time.Second,
+		TLSHandshakeTimeout:    10 * time.Second,
+		ExpectContinueTimeout:  time.Second,
+		MaxResponseHeaderBytes: 1 << 20,
+	}
+	e.client = &http.Client{
+		Transport: e.transport,
+		// A redirect is a response like any other: the case asserts on it.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	return e
+}
+
+// Close releases idle connections.
+func (e *Executor) Close() { e.transport.CloseIdleConnections() }
+
+// errBlockedAddress: the dialer refused an address (link-local or cloud metadata).
+var errBlockedAddress = errors.New("address refused")
+
+// blockedError is the dialer's refusal, with the address and the reason.
+type blockedError struct{ addr, why string }
+
+func (e *blockedError) Error() string {
+	return fmt.Sprintf("%s is a %s (set AllowPrivateMetadata to allow it)", e.addr, e.why)
+}
+func (e *blockedError) Unwrap() error { return errBlockedAddress }
+
+// metadataV6 is AWS's IPv6 instance metadata address.
+var metadataV6 = netip.MustParseAddr("fd00:ec2::254")
+
+// nat64 is the well-known NAT64 prefix: 64:ff9b::a9fe:a9fe reaches 169.254.169.254.
+var nat64 = netip.MustParsePrefix("64:ff9b::/96")
+
+// blocked says why an address may not be dialed, "" when it may.
+func blocked(ip netip.Addr) string {
+	ip = ip.Unmap()
+	if nat64.Contains(ip) {
+		b := ip.As16()
+		ip = netip.AddrFrom4([4]byte(b[12:]))
+	}
+	switch {
+	case ip == metadataV6:
+		return "cloud metadata address"
+	case ip.Is4() && ip.IsLinkLocalUnicast(): // 169.254.0.0/16, where 169.254.169.254 lives
+		return "link-local address (cloud metadata)"
+	case ip.Is6() && ip.IsLinkLocalUnicast(): // fe80::/10
+		return "link-local address"
+	}
+	return ""
+}
+
+// control runs on the address actually dialed, after name resolution: a name that
+// resolves (or rebinds) to a metadata address is refused here.
+func (e *Executor) control(network, address string, _ syscall.RawConn) error {
+	if e.cfg.AllowPrivateMetadata {
+		return nil
+	}
+	ap, err := netip.ParseAddrPort(address)
+	if err != nil {
+		return fmt.Errorf("%w: cannot parse dialed address %q", errBlockedAddress, address)
+	}
+	if why := blocked(ap.Addr()); why != "" {
+		return &blockedError{addr: ap.Addr().String(), why: why}
+	}
+	return nil
+}
+
+// hostAllowed: the URL's host:port must be listed. An entry without a port allows the
+// scheme's default port only; names compare case-insensitively.
+func hostAllowed(u *url.URL, allow []string) bool {
+	host := strings.ToLower(strings.TrimSuffix(u.Hostname(), "."))
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+	}
+	for _, entry := range allow {
+		entry = strings.ToLower(strings.TrimSpace(entry))
+		if i := strings.Index(entry, "://"); i >= 0 { // tolerate a base URL
+			entry = entry[i+3:]
+		}
+		entry = strings.TrimSuffix(entry, "/")
+		h, p, err := net.SplitHostPort(entry)
+		if err != nil { // no port
+			h, p = strings.Trim(entry, "[]"), map[string]string{"http": "80", "https": "443"}[u.Scheme]
+		}
+		if strings.TrimSuffix(h, ".") == host && p == port {
+			return true
+		}
+	}
+	return false
+}
+
+// Execute sends the case's request and returns its result; it never fails: whatever
+// went wrong is the result's Error with Outcome errored. ctx bounds the request beyond
+// the case's own timeout.
+func (e *Executor) Execute(ctx context.Context, req batch.CaseExecutionRequested) batch.CaseExecuted {
+	res := batch.CaseExecuted{
+		AppID: req.AppID, BatchID: req.BatchID, CaseID: req.CaseID, InterfaceID: req.InterfaceID,
+		Request:    req.Request,
+		Assertions: []assert.Evaluated{},
+	}
+	errored := func(format string, args ...any) batch.CaseExecuted {
+		res.Outcome, res.Error, res.At = batch.Errored, fmt.Sprintf(format, args...), time.Now().UTC()
+		return res
+	}
+
+	u, err := url.Parse(req.Request.URL)
+	if err != nil {
+		return errored("invalid URL: %v", err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return errored("invalid URL %q: scheme must be http or https", req.Request.URL)
+	}
+	if u.Host == "" {
+		return errored("invalid URL %q: no host", req.Request.URL)
+	}
+	if u.User != nil {
+		return errored("invalid URL: credentials in the URL are not allowed")
+	}
+	if !hostAllowed(u, req.AllowHosts) {
+		return errored("host %s is not allowed for this environment (allowed: %s)", u.Host, strings.Join(req.AllowHosts, ", "))
+	}
+
+	timeout := DefaultTimeout
+	if req.TimeoutMS > 0 {
+		timeout = min(time.Duration(req.TimeoutMS)*time.Millisecond, MaxTimeout)
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	method := strings.ToUpper(req.Request.Method)
+	if method == "" {
+		method = http.MethodGet
+	}
+	var body io.Reader
+	if req.Request.Body != "" {
+		body = strings.NewReader(req.Request.Body)
+	}
+	hreq, err := http.NewRequestWithContext(ctx, method, u.String(), body)
+	if err != nil {
+		return errored("invalid request: %v", err)
+	}
+	for k, v := range req.Request.Headers {
+		if strings.EqualFold(k, "Host") {
+			hreq.Host = v // virtual host only: the dialed address is still the URL's host
+			continue
+		}
+		hreq.Header.Set(k, v)
+	}
+	if hreq.Header.Get("User-Agent") == "" {
+		hreq.Header.Set("User-Agent", e.cfg.UserAgent)
+	}
+
+	start := time.Now()
+	resp, err := e.client.Do(hreq)
+	if err != nil {
+		res.DurationMS = ms(time.Since(start))
+		return errored("%s", transportError(err, timeout))
+	}
+	captured, truncated, err := readCapped(resp.Body, e.cfg.MaxBodyBytes)
+	res.DurationMS = ms(time.Since(start))
+	if err != nil {
+		res.StatusCode = resp.StatusCode
+		return errored("reading the response body: %s", transportError(err, timeout))
+	}
+
+	res.StatusCode = resp.StatusCode
+	res.Response = batch.HTTPResponse{
+		Status:        resp.StatusCode,
+		Headers:       flatten(resp.Header),
+		Body:          string(captured),
+		BodyTruncated: truncated,
+	}
+	extracted, missing := extract(req.Extract, res.Response)
+	if len(extracted) > 0 {
+		res.Extracted = extracted
+	}
+	evals, outcome, evalErr := e.evaluate(req, resp.Header, captured, resp.StatusCode, res.DurationMS)
+	res.Assertions = append(res.Assertions, evals...)
+	res.Assertions = append(res.Assertions, missing...)
+	res.Outcome = outcome
+	if evalErr != nil {
+		res.Error = evalErr.Error()
+	}
+	if len(missing) > 0 && res.Outcome == batch.Passed {
+		res.Outcome = batch.Failed
+	}
+	res.At = time.Now().UTC()
+	return res
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// readCapped reads up to limit bytes and says whether there was more. The rest is
+// drained a little so that the connection can be reused, then dropped.
+func readCapped(r io.ReadCloser, limit int64) ([]byte, bool, error) {
+	defer r.Close()
+	buf, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return buf, false, err
+	}
+	if int64(len(buf)) <= limit {
+		return buf, false, nil
+	}
+	_, _ = io.CopyN(io.Discard, r, 256<<10)
+	return buf[:limit], true, nil
+}
+
+// flatten keeps the first value of each header under its canonical name.
+func flatten(h http.Header) map[string]string {
+	if len(h) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(h))
+	for k, v := range h {
+		if len(v) > 0 {
+			out[http.CanonicalHeaderKey(k)] = v[0]
+		}
+	}
+	return out
+}
+
+// transportError says plainly what went wrong before a response arrived.
+func transportError(err error, timeout time.Duration) string {
+	var dnsErr *net.DNSError
+	switch {
+	case errors.Is(err, errBlockedAddress):
+		var be *blockedError
+		if errors.As(err, &be) {
+			return "refused to connect: " + be.Error()
+		}
+		return "refused to connect: " + err.Error()
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded):
+		return fmt.Sprintf("timed out after %s: %v", timeout, err)
+	case errors.Is(err, context.Canceled):
+		return "canceled: " + err.Error()
+	case errors.As(err, &dnsErr):
+		return fmt.Sprintf("DNS lookup of %s failed: %s", dnsErr.Name, dnsErr.Err)
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused: " + err.Error()
+	case errors.Is(err, syscall.ECONNRESET):
+		return "connection reset: " + err.Error()
+	}
+	var uerr *url.Error
+	if errors.As(err, &uerr) {
+		return fmt.Sprintf("%s %s: %v", uerr.Op, uerr.URL, uerr.Err)
+	}
+	return err.Error()
+}
+
+// extract reads each variable from the response: "body.<gjson path>" or
+// "header.<Name>". A value that is not there is a failed Evaluated naming it.
+func extract(spec map[string]string, resp batch.HTTPResponse) (map[string]string, []assert.Evaluated) {
+	if len(spec) == 0 {
+		return nil, nil
+	}
+	out := make(map[string]string, len(spec))
+	var missing []assert.Evaluated
+	for _, name := range slices.Sorted(maps.Keys(spec)) {
+		from := spec[name]
+		value, ok, why := extractOne(from, resp)
+		if ok {
+			out[name] = value
+			continue
+		}
+		missing = append(missing, assert.Evaluated{
+			Target:  from,
+			Op:      "extract",
+			Passed:  false,
+			Message: fmt.Sprintf("extract %s from %s: %s", name, from, why),
+		})
+	}
+	return out, missing
+}
+
+func extractOne(from string, resp batch.HTTPResponse) (string, bool, string) {
+	switch {
+	case strings.HasPrefix(from, "header."):
+		name := http.CanonicalHeaderKey(strings.TrimPrefix(from, "header."))
+		v, ok := resp.Headers[name]
+		if !ok {
+			return "", false, "the response has no header " + name
+		}
+		return v, true, ""
+	case strings.HasPrefix(from, "body."):
+		path := strings.TrimPrefix(from, "body.")
+		if !gjson.Valid(resp.Body) {
+			if resp.BodyTruncated {
+				return "", false, "the body is truncated, not complete JSON"
+			}
+			return "", false, "the body is not JSON"
+		}
+		r := gjson.Get(resp.Body, path)
+		if !r.Exists() {
+			return "", false, "no value at " + path
+		}
+		if r.Type == gjson.String {
+			return r.Str, true, ""
+		}
+		return r.Raw, true, ""
+	}
+	return "", false, `the source must be "body.<path>" or "header.<Name>"`
+}

@@ -1,0 +1,192 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/assay-dev/assay/domain"
+	"github.com/assay-dev/assay/domain/batch"
+	"github.com/assay-dev/assay/eventstore"
+)
+
+// Job is one execution request handed to a Handler. Whoever accepts a job (the Handler
+// returns nil) settles it exactly once: Ack when its result is durable, Nak to have it
+// delivered again.
+type Job struct {
+	Request batch.CaseExecutionRequested
+	EventID string          // the request event's id: the result's causation
+	Meta    domain.Metadata // the request event's metadata (correlation, request id)
+	Attempt int             // 1 on first delivery
+
+	Ack        func(ctx context.Context) error
+	Nak        func(delay time.Duration) error
+	InProgress func() error // optional: extend the delivery's deadline
+}
+
+// Handler takes a job. It may block (back-pressure) and returns an error only when the
+// source should stop; the job is then not settled and will be delivered again.
+type Handler func(ctx context.Context, j Job) error
+
+// Source delivers jobs until ctx ends or the handler fails. A RabbitMQ source
+// implements the same interface.
+type Source interface {
+	Run(ctx context.Context, h Handler) error
+}
+
+// ExecFilter selects every execution request of every batch of every app.
+const ExecFilter = domain.SubjectRoot + ".app.*.batch.*.exec.*"
+
+// JetStreamConfig tunes a JetStreamSource.
+type JetStreamConfig struct {
+	Name     string        // durable name; default "runner"
+	Filter   string        // default ExecFilter
+	Prefetch int           // messages fetched at once; default 64 (set it to the runner's concurrency)
+	AckWait  time.Duration // default 2 minutes: a case may wait for a slot, run, then wait for its append
+	MaxWait  time.Duration // how long one fetch waits for messages; default 1s
+	// MaxAckPending bounds the messages delivered and not yet settled (executing, waiting
+	// for their append, being appended); default 4×Prefetch + 2×eventstore.MaxBatch.
+	MaxAckPending int
+	Logger        *slog.Logger
+	Registerer    prometheus.Registerer
+}
+
+// JetStreamSource delivers execution requests from a durable pull consumer on the log.
+type JetStreamSource struct {
+	store       *eventstore.Store
+	cfg         JetStreamConfig
+	undecodable atomic.Int64
+	undecMetric prometheus.Counter
+}
+
+// NewJetStreamSource prepares a source; the durable is created or updated by Run.
+func NewJetStreamSource(store *eventstore.Store, cfg JetStreamConfig) (*JetStreamSource, error) {
+	if store == nil {
+		return nil, errors.New("runner: jetstream source: nil store")
+	}
+	if cfg.Name == "" {
+		cfg.Name = "runner"
+	}
+	if cfg.Filter == "" {
+		cfg.Filter = ExecFilter
+	}
+	if cfg.Prefetch <= 0 {
+		cfg.Prefetch = 64
+	}
+	if cfg.AckWait <= 0 {
+		cfg.AckWait = 2 * time.Minute
+	}
+	if cfg.MaxWait <= 0 {
+		cfg.MaxWait = time.Second
+	}
+	if cfg.MaxAckPending <= 0 {
+		cfg.MaxAckPending = 4*cfg.Prefetch + 2*eventstore.MaxBatch
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	s := &JetStreamSource{store: store, cfg: cfg}
+	s.undecMetric = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "assay_runner_undecodable_total", Help: "Execution requests that could not be decoded and were terminated.",
+		ConstLabels: prometheus.Labels{"durable": cfg.Name},
+	})
+	if cfg.Registerer != nil {
+		if err := cfg.Registerer.Register(s.undecMetric); err != nil {
+			return nil, fmt.Errorf("runner: jetstream source: register metrics: %w", err)
+		}
+	}
+	return s, nil
+}
+
+// Undecodable is how many messages were terminated because they could not be decoded.
+func (s *JetStreamSource) Undecodable() int64 { return s.undecodable.Load() }
+
+// Run fetches and hands over jobs until ctx ends (then it returns nil) or h fails.
+func (s *JetStreamSource) Run(ctx context.Context, h Handler) error {
+	cons, err := s.store.Durable(ctx, eventstore.ConsumerConfig{
+		Name: s.cfg.Name, Filters: []string{s.cfg.Filter},
+		AckWait: s.cfg.AckWait, MaxAckPending: s.cfg.MaxAckPending,
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return fmt.Errorf("runner: jetstream source: %w", err)
+	}
+	pause := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		ds, err := cons.Fetch(ctx, s.cfg.Prefetch, s.cfg.MaxWait)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			s.cfg.Logger.Warn("runner: fetch failed, retrying", "durable", s.cfg.Name, "err", err, "pause", pause)
+			if sleepCtx(ctx, pause) != nil {
+				return nil
+			}
+			pause = min(2*pause, 5*time.Second)
+			continue
+		}
+		pause = 100 * time.Millisecond
+		for i, d := range ds {
+			job, ok := s.job(d)
+			if !ok {
+				continue
+			}
+			if err := h(ctx, job); err != nil {
+				// Those not handed over are redelivered after AckWait; say so now.
+				for _, rest := range ds[i:] {
+					_ = rest.Nak(0)
+				}
+				if ctx.Err() != nil {
+					return nil
+				}
+				return fmt.Errorf("runner: jetstream source: handler: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// job turns a delivery into a job; a message that can never run is terminated.
+func (s *JetStreamSource) job(d *eventstore.Delivery) (Job, bool) {
+	req, ok := d.Env.Data.(batch.CaseExecutionRequested)
+	if d.Err == nil && !ok {
+		d.Err = fmt.Errorf("event %s on %s is not an execution request", d.Env.Type, d.Env.Subject)
+	}
+	if d.Err != nil {
+		s.undecodable.Add(1)
+		s.undecMetric.Inc()
+		s.cfg.Logger.Error("runner: undecodable execution request terminated",
+			"seq", d.Seq, "subject", d.Env.Subject, "type", d.Env.Type, "err", d.Err)
+		if err := d.Term("undecodable: " + d.Err.Error()); err != nil {
+			s.cfg.Logger.Warn("runner: term failed", "seq", d.Seq, "err", err)
+		}
+		return Job{}, false
+	}
+	return Job{
+		Request:    req,
+		EventID:    d.Env.ID,
+		Meta:       d.Env.Meta,
+		Attempt:    int(d.NumDelivered),
+		Ack:        d.Ack,
+		Nak:        d.Nak,
+		InProgress: d.InProgress,
+	}, true
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
