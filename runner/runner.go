@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/sirupsen/logrus"
 
 	"github.com/assay-dev/assay/domain"
 	"github.com/assay-dev/assay/eventstore"
@@ -32,7 +32,7 @@ type Config struct {
 	// Heartbeat: while a case runs longer than this, its delivery is told it is in
 	// progress this often, so a slow case is not delivered (and sent) again; default 15s.
 	Heartbeat  time.Duration
-	Logger     *slog.Logger
+	Logger     logrus.FieldLogger
 	Registerer prometheus.Registerer // optional
 }
 
@@ -60,7 +60,7 @@ func (c *Config) setDefaults() {
 		c.Heartbeat = 15 * time.Second
 	}
 	if c.Logger == nil {
-		c.Logger = slog.Default()
+		c.Logger = logrus.StandardLogger()
 	}
 }
 
@@ -231,7 +231,7 @@ func (r *Runner) heartbeat(j Job) (stop func()) {
 				return
 			case <-t.C:
 				if err := j.InProgress(); err != nil {
-					r.cfg.Logger.Warn("runner: in progress failed", "case", j.Request.CaseID, "err", err)
+					r.cfg.Logger.WithFields(logrus.Fields{"case": j.Request.CaseID, "err": err}).Warn("runner: in progress failed")
 				}
 			}
 		}
@@ -331,7 +331,7 @@ func (r *Runner) flush(ctx context.Context, b []pending) {
 		}
 	default:
 		r.m.appends.WithLabelValues("batch", "error").Inc()
-		r.cfg.Logger.Error("runner: appending results failed; requests handed back", "results", len(main), "err", err)
+		r.cfg.Logger.WithFields(logrus.Fields{"results": len(main), "err": err}).Error("runner: appending results failed; requests handed back")
 		for _, p := range main {
 			r.nak(p)
 		}
@@ -351,10 +351,10 @@ func (r *Runner) single(ctx context.Context, p pending) {
 		r.m.appends.WithLabelValues("single", "conflict").Inc()
 		r.duplicates.Add(1)
 		r.m.duplicates.Inc()
-		r.cfg.Logger.Debug("runner: case already has a result; duplicate dropped", "subject", p.env.Subject, "attempt", p.job.Attempt)
+		r.cfg.Logger.WithFields(logrus.Fields{"subject": p.env.Subject, "attempt": p.job.Attempt}).Debug("runner: case already has a result; duplicate dropped")
 	default:
 		r.m.appends.WithLabelValues("single", "error").Inc()
-		r.cfg.Logger.Error("runner: appending a result failed; request handed back", "subject", p.env.Subject, "err", err)
+		r.cfg.Logger.WithFields(logrus.Fields{"subject": p.env.Subject, "err": err}).Error("runner: appending a result failed; request handed back")
 		r.nak(p)
 		return
 	}
@@ -367,7 +367,7 @@ func (r *Runner) ack(ctx context.Context, p pending) {
 	}
 	if err := p.job.Ack(ctx); err != nil {
 		// A lost ack only means a redelivery, which ends as a dropped duplicate.
-		r.cfg.Logger.Warn("runner: ack failed", "subject", p.env.Subject, "err", err)
+		r.cfg.Logger.WithFields(logrus.Fields{"subject": p.env.Subject, "err": err}).Warn("runner: ack failed")
 	}
 }
 
@@ -377,6 +377,6 @@ func (r *Runner) nak(p pending) {
 		return
 	}
 	if err := p.job.Nak(time.Second); err != nil {
-		r.cfg.Logger.Warn("runner: nak failed", "subject", p.env.Subject, "err", err)
+		r.cfg.Logger.WithFields(logrus.Fields{"subject": p.env.Subject, "err": err}).Warn("runner: nak failed")
 	}
 }

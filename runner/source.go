@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/sirupsen/logrus"
 
 	"github.com/assay-dev/assay/domain"
 	"github.com/assay-dev/assay/domain/batch"
@@ -52,7 +52,7 @@ type JetStreamConfig struct {
 	// MaxAckPending bounds the messages delivered and not yet settled (executing, waiting
 	// for their append, being appended); default 4×Prefetch + 2×eventstore.MaxBatch.
 	MaxAckPending int
-	Logger        *slog.Logger
+	Logger        logrus.FieldLogger
 	Registerer    prometheus.Registerer
 }
 
@@ -88,7 +88,7 @@ func NewJetStreamSource(store *eventstore.Store, cfg JetStreamConfig) (*JetStrea
 		cfg.MaxAckPending = 4*cfg.Prefetch + 2*eventstore.MaxBatch
 	}
 	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
+		cfg.Logger = logrus.StandardLogger()
 	}
 	s := &JetStreamSource{store: store, cfg: cfg}
 	s.undecMetric = prometheus.NewCounter(prometheus.CounterOpts{
@@ -125,7 +125,7 @@ func (s *JetStreamSource) Run(ctx context.Context, h Handler) error {
 			if ctx.Err() != nil {
 				return nil
 			}
-			s.cfg.Logger.Warn("runner: fetch failed, retrying", "durable", s.cfg.Name, "err", err, "pause", pause)
+			s.cfg.Logger.WithFields(logrus.Fields{"durable": s.cfg.Name, "err": err, "pause": pause}).Warn("runner: fetch failed, retrying")
 			if sleepCtx(ctx, pause) != nil {
 				return nil
 			}
@@ -162,10 +162,10 @@ func (s *JetStreamSource) job(d *eventstore.Delivery) (Job, bool) {
 	if d.Err != nil {
 		s.undecodable.Add(1)
 		s.undecMetric.Inc()
-		s.cfg.Logger.Error("runner: undecodable execution request terminated",
-			"seq", d.Seq, "subject", d.Env.Subject, "type", d.Env.Type, "err", d.Err)
+		s.cfg.Logger.WithFields(logrus.Fields{"seq": d.Seq, "subject": d.Env.Subject, "type": d.Env.Type, "err": d.Err}).
+			Error("runner: undecodable execution request terminated")
 		if err := d.Term("undecodable: " + d.Err.Error()); err != nil {
-			s.cfg.Logger.Warn("runner: term failed", "seq", d.Seq, "err", err)
+			s.cfg.Logger.WithFields(logrus.Fields{"seq": d.Seq, "err": err}).Warn("runner: term failed")
 		}
 		return Job{}, false
 	}
