@@ -29,6 +29,8 @@ var settings = []setting{
 	{env: "ASSAY_MYSQL_DSN", def: "", help: "MySQL/MariaDB DSN; empty = SQLite in the data dir"},
 	{env: "ASSAY_REDIS_URL", def: "", help: "Redis URL; empty = in-process server"},
 	{env: "ASSAY_AMQP_URL", def: "", help: "RabbitMQ URL; set = bridge + runners on RabbitMQ"},
+	{env: "ASSAY_RUNNER_CONCURRENCY", def: "64", help: "requests a runner sends at once"},
+	{env: "ASSAY_RUNNER_ALLOW_METADATA", def: "false", help: "let runners reach link-local and cloud metadata addresses"},
 	{env: "ASSAY_JWT_SECRET", def: "", help: "token signing key (a dev secret in embedded mode only)", secret: true},
 	{env: "ASSAY_TOKEN_TTL", def: "24h", help: "lifetime of a login token"},
 	{env: "ASSAY_RATE_LIMIT", def: "1000", help: "commands per user per second (bursts of twice that)"},

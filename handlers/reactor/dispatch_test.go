@@ -29,7 +29,7 @@ func TestDispatchOneRequestPerCase(t *testing.T) {
 	}
 	r := got["c-00042"]
 	if r.Request.URL != "http://127.0.0.1:9/api/pets" || r.Request.Method != "GET" || r.TimeoutMS != 1000 ||
-		r.Interface.ID != "if-1" || len(r.AllowHosts) != 1 || r.AllowHosts[0] != "127.0.0.1" {
+		r.Interface.ID != "if-1" || len(r.AllowHosts) != 1 || r.AllowHosts[0] != "127.0.0.1:9" {
 		t.Errorf("request %+v", r)
 	}
 }

@@ -91,8 +91,10 @@ func Checks(s batch.Settings) []string {
 func AllowHosts(sub batch.Submitted) []string {
 	var out []string
 	for _, e := range []app.Environment{sub.Environment} {
+		// host[:port] as written: the runner allows a port-less entry only on the scheme's
+		// default port, so a base URL's explicit port must travel with its host.
 		if u, err := url.Parse(e.BaseURL); err == nil && u.Hostname() != "" {
-			if h := strings.ToLower(u.Hostname()); !slices.Contains(out, h) {
+			if h := strings.ToLower(u.Host); !slices.Contains(out, h) {
 				out = append(out, h)
 			}
 		}

@@ -112,7 +112,7 @@ func TestResolveCopiesTheFrozenBatch(t *testing.T) {
 			Headers: map[string]string{"X-Env": "staging", "Accept": "application/json"}},
 		Assertions: c.Assertions, Extract: c.Extract,
 		Checks:    []string{"status_code_conformance", "content_type_conformance", "response_schema_conformance"},
-		Interface: sub.Interfaces[0], AllowHosts: []string{"api.shop.test"}, TimeoutMS: 1500, At: at}
+		Interface: sub.Interfaces[0], AllowHosts: []string{"api.shop.test:8443"}, TimeoutMS: 1500, At: at}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got  %+v\nwant %+v", got, want)
 	}

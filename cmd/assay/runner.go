@@ -1,0 +1,47 @@
+package main
+
+import (
+	"context"
+	"io"
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/sirupsen/logrus"
+
+	"github.com/assay-dev/assay/eventstore"
+	"github.com/assay-dev/assay/runner"
+)
+
+// runRunner executes cases until ctx ends: `assay runner` (straight from JetStream; the
+// RabbitMQ source comes with the bridge).
+func runRunner(ctx context.Context, cfg Config, _ []string, out io.Writer) error {
+	log := newLogger(cfg, out)
+	store, closeStore, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+	reg := prometheus.NewRegistry()
+	ops := newOpsServer(cfg.Get("ASSAY_METRICS_ADDR"), reg, func() error { return nil }, log)
+	defer ops.stop()
+	return runCases(ctx, cfg, store, reg, log)
+}
+
+// runCases runs one runner on the log until ctx ends; requests in flight finish first.
+func runCases(ctx context.Context, cfg Config, store *eventstore.Store, reg prometheus.Registerer, log logrus.FieldLogger) error {
+	conc, err := strconv.Atoi(cfg.Get("ASSAY_RUNNER_CONCURRENCY"))
+	if err != nil {
+		return err
+	}
+	exec := runner.NewExecutor(runner.ExecutorConfig{AllowPrivateMetadata: cfg.Get("ASSAY_RUNNER_ALLOW_METADATA") == "true"})
+	defer exec.Close()
+	r, err := runner.New(store, exec, runner.Config{Concurrency: conc, Logger: log, Registerer: reg})
+	if err != nil {
+		return err
+	}
+	src, err := runner.NewJetStreamSource(store, runner.JetStreamConfig{Prefetch: conc, Logger: log, Registerer: reg})
+	if err != nil {
+		return err
+	}
+	return r.Run(ctx, src)
+}
