@@ -14,6 +14,8 @@ func (p *Problems) CheckText(field, s string, min, max int) {
 	switch {
 	case !utf8.ValidString(s):
 		p.Add(field, "must be valid UTF-8")
+	case strings.ContainsRune(s, 0):
+		p.Add(field, "must not contain NUL characters")
 	case n < min && min == 1:
 		p.Add(field, "is required")
 	case n < min:

@@ -56,9 +56,13 @@ func (c *Consumer) fetchNoWait(out []*Delivery, n int) ([]*Delivery, error) {
 
 // fetchWait waits up to maxWait (bounded by ctx) for one message.
 func (c *Consumer) fetchWait(ctx context.Context, maxWait time.Duration) ([]*Delivery, error) {
-	wctx, cancel := context.WithTimeout(ctx, maxWait)
-	defer cancel()
-	batch, err := c.cons.Fetch(1, jetstream.FetchContext(wctx))
+	// FetchMaxWait, not a context deadline: with a client-side deadline the server may
+	// deliver a message just as the client stops listening, and that message then waits out
+	// AckWait unseen. With MaxWait the server ends the request and the client reads its end.
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("eventstore: durable %s fetch: %w", c.name, err)
+	}
+	batch, err := c.cons.Fetch(1, jetstream.FetchMaxWait(maxWait))
 	if err != nil {
 		return nil, c.waitErr(ctx, err)
 	}

@@ -81,7 +81,7 @@ func (d Definition) Validate() error {
 	}
 	if d.ContentType != "" {
 		_, _, err := mime.ParseMediaType(d.ContentType)
-		p.Check(err == nil, "content_type", "is not a media type")
+		p.Check(err == nil && len(d.ContentType) <= 255, "content_type", "is not a media type of at most 255 characters")
 	}
 	for code, r := range d.Responses {
 		p.Check(statusKey.MatchString(code), "responses."+code, "must be a status code, 1XX…5XX or default")

@@ -26,8 +26,9 @@ type accepted struct {
 }
 
 // meta is the metadata a command's events carry. With an Idempotency-Key the command id is
-// derived from the user and the key, so even a retry that slips past the key store appends
-// nothing twice.
+// derived from the user and the key (and the request's hash: a key reused after 24 h for
+// another request is another command), so even a retry that slips past the key store
+// appends nothing twice.
 func (s *Server) meta(c echo.Context, user, key string) domain.Metadata {
 	id := command.NewID()
 	if key != "" {
@@ -48,6 +49,7 @@ func (s *Server) command(c echo.Context, name string, fn run) error {
 	if len(key) > 255 {
 		return invalidField(headerIdempotencyKey, "must have at most 255 characters")
 	}
+	seed := ""
 	if key != "" {
 		body, _ := io.ReadAll(c.Request().Body)
 		c.Request().Body = io.NopCloser(bytes.NewReader(body))
@@ -59,8 +61,9 @@ func (s *Server) command(c echo.Context, name string, fn run) error {
 		if prev != nil {
 			return replay(c, prev, hash)
 		}
+		seed = key + "\x00" + hash
 	}
-	answer, location, res, err := fn(ctx, s.meta(c, user, key))
+	answer, location, res, err := fn(ctx, s.meta(c, user, seed))
 	s.metrics.command(name, res, err)
 	if err != nil {
 		if key != "" {

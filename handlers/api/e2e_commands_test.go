@@ -246,3 +246,31 @@ func TestE2EIdempotencyKeyConcurrent(t *testing.T) {
 		t.Fatalf("ten requests with one key appended %v", types)
 	}
 }
+
+// TestE2EIdempotencyKeyExpires: after 24 h a key is forgotten, and a request that reuses it
+// is a new request: its change is made.
+func TestE2EIdempotencyKeyExpires(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	_, token := ts.signUp()
+	app := ts.createApp(token, "expiring")
+	key := map[string]string{"Idempotency-Key": "nightly"}
+	ts.must(http.StatusAccepted, nil, e2eReq{method: "PATCH", path: "/api/v1/apps/" + app.ID, token: token, header: key,
+		json: map[string]any{"description": "monday"}})
+	// A day and more passes.
+	if _, err := ts.srv.deps.DB.NewUpdate().Table("idempotency_keys").Set("created_at = ?", time.Now().UTC().Add(-25*time.Hour)).
+		Where("1 = 1").Exec(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	var a acceptedBody
+	ans := ts.must(http.StatusAccepted, &a, e2eReq{method: "PATCH", path: "/api/v1/apps/" + app.ID, token: token, header: key,
+		json: map[string]any{"description": "wednesday"}})
+	if ans.header.Get("Idempotent-Replayed") != "" {
+		t.Fatalf("a request under an expired key was replayed")
+	}
+	var got struct{ Description string }
+	ts.get(&got, token, "/api/v1/apps/"+app.ID, a.Seq)
+	if got.Description != "wednesday" {
+		t.Fatalf("after a request under an expired key the description is %q", got.Description)
+	}
+}

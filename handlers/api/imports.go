@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"reflect"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -45,6 +46,13 @@ func (s *Server) importDocument(c echo.Context) error {
 	}
 	if err != nil {
 		return err
+	}
+	if len(doc.Interfaces) == 0 { // an import that imports nothing is the document's fault
+		detail := "the document has no operation that can be imported"
+		if len(doc.Warnings) > 0 {
+			detail += ": " + strings.Join(doc.Warnings[:min(len(doc.Warnings), 5)], "; ")
+		}
+		return &httpError{status: http.StatusUnprocessableEntity, detail: detail}
 	}
 	appID := c.Param("app_id")
 	return s.command(c, "interface.import", func(ctx context.Context, meta domain.Metadata) (accepted, string, command.Result, error) {

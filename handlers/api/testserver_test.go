@@ -71,7 +71,10 @@ func newTestServerWith(t *testing.T, before func(*Server), change ...func(*Confi
 		t.Fatal(err)
 	}
 	tbl := tables.New(db)
-	eng, err := projections.NewEngine(store, tbl, tbl, projections.EngineConfig{MaxWait: 20 * time.Millisecond}, nil, quietLog())
+	// AckWait: a delivery the consumer's client gives up on just as the server sends it
+	// (eventstore.Consumer.fetchWait's FetchContext) comes back only after AckWait; until
+	// then the read side stalls. One second keeps that within a min_seq wait.
+	eng, err := projections.NewEngine(store, tbl, tbl, projections.EngineConfig{MaxWait: 20 * time.Millisecond, AckWait: time.Second}, nil, quietLog())
 	if err != nil {
 		t.Fatal(err)
 	}
