@@ -114,3 +114,14 @@ func (s *Server) rateLimit(next echo.HandlerFunc) echo.HandlerFunc {
 		return next(c)
 	}
 }
+
+// limitAuth throttles register and login per client address: password guessing is slow.
+func (s *Server) limitAuth(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if wait, ok := s.auth.allow(c.RealIP()); !ok {
+			return &httpError{status: http.StatusTooManyRequests, detail: "too many attempts; slow down",
+				retryAfter: max(1, int(wait.Seconds()+0.999))}
+		}
+		return next(c)
+	}
+}

@@ -15,8 +15,8 @@ func (s *Server) routes() {
 	v1 := e.Group("/api/v1")
 	v1.GET("/openapi.json", s.openAPI)
 	small := limitBody(s.cfg.BodyLimit)
-	v1.POST("/auth/register", s.register, small, requireJSON)
-	v1.POST("/auth/login", s.login, small, requireJSON)
+	v1.POST("/auth/register", s.register, s.limitAuth, small, requireJSON)
+	v1.POST("/auth/login", s.login, s.limitAuth, small, requireJSON)
 
 	auth := v1.Group("", s.authenticate)
 	q := auth.Group("", s.consistent)

@@ -37,6 +37,7 @@ type Config struct {
 	MinSeqWait      time.Duration // longest wait for min_seq, default 5s
 	ShutdownGrace   time.Duration // requests in flight get this long, default 10s
 	BcryptCost      int           // password hashing cost, default bcrypt.DefaultCost (tests lower it)
+	AuthRate        float64       // register and login attempts per client address per second, default 10
 }
 
 func (c *Config) setDefaults() {
@@ -63,6 +64,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.ShutdownGrace == 0 {
 		c.ShutdownGrace = 10 * time.Second
+	}
+	if c.AuthRate == 0 {
+		c.AuthRate = 10
 	}
 	if c.BcryptCost == 0 {
 		c.BcryptCost = bcrypt.DefaultCost
@@ -109,6 +113,7 @@ type Server struct {
 	echo    *echo.Echo
 	metrics *metrics
 	limits  *limiter
+	auth    *limiter // register and login, per client address
 	creds   *credentials
 	idem    *idempotency
 	stop    chan struct{} // closed at shutdown: long-lived streams end
@@ -129,7 +134,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		deps.Log = logrus.New()
 	}
 	s := &Server{cfg: cfg, deps: deps, log: deps.Log, echo: echo.New(), metrics: newMetrics(deps.Registry),
-		limits: newLimiter(cfg.RatePerSecond, cfg.RateBurst), creds: &credentials{db: deps.DB, cost: cfg.BcryptCost},
+		limits: newLimiter(cfg.RatePerSecond, cfg.RateBurst), auth: newLimiter(cfg.AuthRate, int(2*cfg.AuthRate)+1), creds: &credentials{db: deps.DB, cost: cfg.BcryptCost},
 		idem: &idempotency{db: deps.DB}, stop: make(chan struct{})}
 	s.echo.HideBanner, s.echo.HidePort = true, true
 	s.echo.HTTPErrorHandler = s.errorHandler
