@@ -13,6 +13,7 @@ import (
 	"github.com/assay-dev/assay/domain"
 	"github.com/assay-dev/assay/domain/app"
 	"github.com/assay-dev/assay/domain/catalog"
+	"github.com/assay-dev/assay/domain/domaintest"
 )
 
 var (
@@ -50,49 +51,6 @@ func created(t *testing.T) app.State {
 func archived(t *testing.T) app.State {
 	t.Helper()
 	return app.Evolve(created(t), app.Archived{AppID: "app-1", OwnerID: owner, At: t0})
-}
-
-func fieldsOf(err error) []string {
-	var ve *domain.ValidationError
-	if !errors.As(err, &ve) {
-		return nil
-	}
-	var out []string
-	for _, f := range ve.Fields {
-		out = append(out, f.Field)
-	}
-	return out
-}
-
-func mustFail(t *testing.T, evs []domain.Event, err, want error, fields ...string) {
-	t.Helper()
-	if len(evs) != 0 {
-		t.Errorf("events = %+v, want none", evs)
-	}
-	if !errors.Is(err, want) {
-		t.Fatalf("err = %v, want %v", err, want)
-	}
-	for _, s := range []error{domain.ErrInvalid, domain.ErrNotFound, domain.ErrConflict} {
-		if s != want && errors.Is(err, s) {
-			t.Errorf("err = %v is also %v", err, s)
-		}
-	}
-	if want != domain.ErrInvalid {
-		return
-	}
-	var ve *domain.ValidationError
-	if !errors.As(err, &ve) {
-		t.Fatalf("err = %T, want *domain.ValidationError", err)
-	}
-	got := fieldsOf(err)
-	if len(fields) == 0 {
-		t.Fatal("test names no expected field")
-	}
-	for _, f := range fields {
-		if !slices.Contains(got, f) {
-			t.Errorf("fields %v do not name %q", got, f)
-		}
-	}
 }
 
 func TestCreate(t *testing.T) {
@@ -178,7 +136,7 @@ func TestBaseURLs(t *testing.T) {
 				}
 				return
 			}
-			mustFail(t, evs, err, domain.ErrInvalid, "environments[1].base_url")
+			domaintest.MustFail(t, evs, err, domain.ErrInvalid, "environments[1].base_url")
 		})
 	}
 }
@@ -222,7 +180,7 @@ func TestCreateRefusesBadInput(t *testing.T) {
 			cmd := app.Create{AppID: "app-1", ActorID: owner, App: def(), At: t0}
 			c.edit(&cmd)
 			evs, err := app.Decide(app.State{}, cmd)
-			mustFail(t, evs, err, domain.ErrInvalid, c.fields...)
+			domaintest.MustFail(t, evs, err, domain.ErrInvalid, c.fields...)
 		})
 	}
 }
@@ -231,7 +189,7 @@ func TestCreateWhatExistsConflicts(t *testing.T) {
 	t.Parallel()
 	for _, actor := range []string{owner, other} {
 		evs, err := app.Decide(created(t), app.Create{AppID: "app-1", ActorID: actor, App: def(), At: t1})
-		mustFail(t, evs, err, domain.ErrConflict)
+		domaintest.MustFail(t, evs, err, domain.ErrConflict)
 	}
 }
 
@@ -354,7 +312,7 @@ func TestUpdateRefusesBadInput(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			evs, err := app.Decide(created(t), app.Update{AppID: "app-1", ActorID: owner, Patch: c.patch, At: t1})
-			mustFail(t, evs, err, domain.ErrInvalid, c.fields...)
+			domaintest.MustFail(t, evs, err, domain.ErrInvalid, c.fields...)
 		})
 	}
 }
@@ -380,7 +338,7 @@ func TestOwnershipAndArchive(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			evs, err := app.Decide(c.state(t), c.cmd)
-			mustFail(t, evs, err, c.want)
+			domaintest.MustFail(t, evs, err, c.want)
 		})
 	}
 }
@@ -418,7 +376,7 @@ func TestSystemMayActOnAnyApp(t *testing.T) {
 	}
 	// The system cannot conjure an app that does not exist.
 	evs, err = app.Decide(app.State{}, app.Archive{AppID: "app-1", ActorID: domain.System, At: t1})
-	mustFail(t, evs, err, domain.ErrNotFound)
+	domaintest.MustFail(t, evs, err, domain.ErrNotFound)
 }
 
 type otherCommand struct{ app.Command }
@@ -427,14 +385,14 @@ func TestUnknownCommandIsInvalid(t *testing.T) {
 	t.Parallel()
 	for _, c := range []app.Command{nil, otherCommand{}} {
 		evs, err := app.Decide(created(t), c)
-		mustFail(t, evs, err, domain.ErrInvalid, "command")
+		domaintest.MustFail(t, evs, err, domain.ErrInvalid, "command")
 	}
 }
 
 func TestValidationErrorIsSortedAndReadable(t *testing.T) {
 	t.Parallel()
 	_, err := app.Decide(app.State{}, app.Create{AppID: "", ActorID: "", App: app.Definition{}})
-	got := fieldsOf(err)
+	got := domaintest.FieldsOf(err)
 	if !slices.IsSorted(got) {
 		t.Errorf("fields %v not sorted", got)
 	}

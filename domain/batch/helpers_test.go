@@ -2,8 +2,6 @@ package batch_test
 
 import (
 	"encoding/json"
-	"errors"
-	"slices"
 	"testing"
 	"time"
 
@@ -146,50 +144,6 @@ func request(caseID string) batch.RequestExecution {
 func result(caseID, outcome string, ms float64) batch.RecordResult {
 	return batch.RecordResult{BatchID: "b-1", ActorID: domain.System, Result: batch.CaseExecuted{
 		AppID: "app-1", BatchID: "b-1", CaseID: caseID, InterfaceID: "if-1", Outcome: outcome, StatusCode: 200, DurationMS: ms, At: t1}}
-}
-
-func fieldsOf(err error) []string {
-	var ve *domain.ValidationError
-	if !errors.As(err, &ve) {
-		return nil
-	}
-	var out []string
-	for _, f := range ve.Fields {
-		out = append(out, f.Field)
-	}
-	return out
-}
-
-// mustFail asserts a typed error, no events, and for ErrInvalid the fields it names.
-func mustFail(t *testing.T, evs []domain.Event, err, want error, fields ...string) {
-	t.Helper()
-	if len(evs) != 0 {
-		t.Errorf("events = %+v, want none", evs)
-	}
-	if !errors.Is(err, want) {
-		t.Fatalf("err = %v, want %v", err, want)
-	}
-	for _, s := range []error{domain.ErrInvalid, domain.ErrNotFound, domain.ErrConflict} {
-		if s != want && errors.Is(err, s) {
-			t.Errorf("err = %v is also %v", err, s)
-		}
-	}
-	if want != domain.ErrInvalid {
-		return
-	}
-	var ve *domain.ValidationError
-	if !errors.As(err, &ve) {
-		t.Fatalf("err = %T, want *domain.ValidationError", err)
-	}
-	if len(fields) == 0 {
-		t.Fatal("test names no expected field")
-	}
-	got := fieldsOf(err)
-	for _, f := range fields {
-		if !slices.Contains(got, f) {
-			t.Errorf("fields %v do not name %q", got, f)
-		}
-	}
 }
 
 func ids(cases []testcase.Case) []string {

@@ -12,6 +12,7 @@ import (
 	"github.com/assay-dev/assay/domain"
 	"github.com/assay-dev/assay/domain/assert"
 	"github.com/assay-dev/assay/domain/batch"
+	"github.com/assay-dev/assay/domain/domaintest"
 	"github.com/assay-dev/assay/domain/testcase"
 )
 
@@ -45,7 +46,7 @@ func TestCommandsOnABatchNotTheActorsAreNotFound(t *testing.T) {
 			t.Run(name+"/"+strings.TrimPrefix(reflect.TypeOf(c).String(), "batch."), func(t *testing.T) {
 				t.Parallel()
 				evs, err := batch.Decide(st.state(t), c)
-				mustFail(t, evs, err, domain.ErrNotFound)
+				domaintest.MustFail(t, evs, err, domain.ErrNotFound)
 			})
 		}
 	}
@@ -57,7 +58,7 @@ func TestUnknownCommand(t *testing.T) {
 	t.Parallel()
 	for _, c := range []batch.Command{nil, otherCommand{}} {
 		evs, err := batch.Decide(submitted(t, kase("a")), c)
-		mustFail(t, evs, err, domain.ErrNotFound)
+		domaintest.MustFail(t, evs, err, domain.ErrNotFound)
 	}
 }
 
@@ -120,7 +121,7 @@ func TestRequestExecutionRefusals(t *testing.T) {
 				s, _ = step(t, s, p)
 			}
 			evs, err := batch.Decide(s, c.cmd)
-			mustFail(t, evs, err, c.want, c.fields...)
+			domaintest.MustFail(t, evs, err, c.want, c.fields...)
 		})
 	}
 }
@@ -193,7 +194,7 @@ func TestRecordResultRefusals(t *testing.T) {
 				s, _ = step(t, s, p)
 			}
 			evs, err := batch.Decide(s, c.cmd)
-			mustFail(t, evs, err, c.want, c.fields...)
+			domaintest.MustFail(t, evs, err, c.want, c.fields...)
 		})
 	}
 }
@@ -242,18 +243,18 @@ func TestCompletedTotalsAndLatency(t *testing.T) {
 	}
 	checkInvariants(t, s)
 	evs, err = batch.Decide(s, batch.Complete{BatchID: "b-1", ActorID: domain.System, At: t2})
-	mustFail(t, evs, err, domain.ErrConflict)
+	domaintest.MustFail(t, evs, err, domain.ErrConflict)
 }
 
 func TestCompleteWaitsForEveryResult(t *testing.T) {
 	t.Parallel()
 	s := submitted(t, kase("a"), kase("b"))
 	evs, err := batch.Decide(s, batch.Complete{BatchID: "b-1", ActorID: domain.System, At: t1})
-	mustFail(t, evs, err, domain.ErrConflict)
+	domaintest.MustFail(t, evs, err, domain.ErrConflict)
 	s, _ = step(t, s, request("a"))
 	s, _ = step(t, s, result("a", batch.Passed, 10))
 	evs, err = batch.Decide(s, batch.Complete{BatchID: "b-1", ActorID: domain.System, At: t1})
-	mustFail(t, evs, err, domain.ErrConflict)
+	domaintest.MustFail(t, evs, err, domain.ErrConflict)
 	s, _ = step(t, s, result("b", batch.Errored, 0))
 	if _, err := batch.Decide(s, batch.Complete{BatchID: "b-1", ActorID: domain.System, At: t1}); err != nil {
 		t.Errorf("every case has a result: %v", err)
@@ -301,9 +302,9 @@ func TestCancel(t *testing.T) {
 	}
 	checkInvariants(t, s)
 	evs, err = batch.Decide(s, batch.Cancel{BatchID: "b-1", ActorID: owner, At: t2})
-	mustFail(t, evs, err, domain.ErrConflict)
+	domaintest.MustFail(t, evs, err, domain.ErrConflict)
 	evs, err = batch.Decide(s, result("c", batch.Passed, 1))
-	mustFail(t, evs, err, domain.ErrConflict)
+	domaintest.MustFail(t, evs, err, domain.ErrConflict)
 
 	// A canceled batch can still be analysed, reported and sent.
 	s, _ = step(t, s, batch.RecordAnalysis{BatchID: "b-1", ActorID: domain.System, Analysis: json.RawMessage(`{}`), Narrator: "rules", At: t2})
@@ -513,7 +514,7 @@ func TestPipelineOrderIsEnforced(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			evs, err := batch.Decide(c.state(t), c.cmd)
-			mustFail(t, evs, err, c.want, c.fields...)
+			domaintest.MustFail(t, evs, err, c.want, c.fields...)
 		})
 	}
 }

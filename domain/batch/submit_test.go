@@ -10,6 +10,7 @@ import (
 	"github.com/assay-dev/assay/domain"
 	"github.com/assay-dev/assay/domain/app"
 	"github.com/assay-dev/assay/domain/batch"
+	"github.com/assay-dev/assay/domain/domaintest"
 	"github.com/assay-dev/assay/domain/iface"
 	"github.com/assay-dev/assay/domain/testcase"
 )
@@ -223,7 +224,7 @@ func TestSubmitRefusals(t *testing.T) {
 			}
 			c.edit(t, &cmd)
 			evs, err := batch.Decide(st, cmd)
-			mustFail(t, evs, err, c.want, c.fields...)
+			domaintest.MustFail(t, evs, err, c.want, c.fields...)
 		})
 	}
 }
@@ -271,19 +272,19 @@ func TestSubmitChecksChainedVariables(t *testing.T) {
 				}
 				return
 			}
-			mustFail(t, evs, err, domain.ErrInvalid, c.fields...)
+			domaintest.MustFail(t, evs, err, domain.ErrInvalid, c.fields...)
 		})
 	}
 	// A disabled extractor does not provide: its dependant is refused.
 	cmd := submit(anInterface(t, "app-1", "if-1", extracts(disabled("login"), "session"), uses("order", "/orders/${session}")))
 	cmd.App = theApp(t, false)
 	evs, err := batch.Decide(batch.State{}, cmd)
-	mustFail(t, evs, err, domain.ErrInvalid, "cases.order")
+	domaintest.MustFail(t, evs, err, domain.ErrInvalid, "cases.order")
 	// Nor does a case left out of the selection.
 	cmd = submit(anInterface(t, "app-1", "if-1", login, uses("order", "/orders/${session}")))
 	cmd.App, cmd.Selection.CaseIDs = theApp(t, false), []string{"order"}
 	evs, err = batch.Decide(batch.State{}, cmd)
-	mustFail(t, evs, err, domain.ErrInvalid, "cases.order")
+	domaintest.MustFail(t, evs, err, domain.ErrInvalid, "cases.order")
 }
 
 func TestDependencies(t *testing.T) {
@@ -334,7 +335,7 @@ func TestDependencies(t *testing.T) {
 				if deps != nil {
 					t.Errorf("deps = %v with an error", deps)
 				}
-				mustFail(t, nil, err, domain.ErrInvalid, c.fields...)
+				domaintest.MustFail(t, nil, err, domain.ErrInvalid, c.fields...)
 				return
 			}
 			if err != nil {

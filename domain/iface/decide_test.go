@@ -10,6 +10,7 @@ import (
 	"github.com/assay-dev/assay/domain"
 	"github.com/assay-dev/assay/domain/app"
 	"github.com/assay-dev/assay/domain/assert"
+	"github.com/assay-dev/assay/domain/domaintest"
 	"github.com/assay-dev/assay/domain/iface"
 	"github.com/assay-dev/assay/domain/testcase"
 )
@@ -97,7 +98,7 @@ func TestDefineRefusals(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			evs, err := iface.Decide(c.state(t), iface.Define{InterfaceID: c.id, ActorID: c.actor, App: c.app(t), Def: c.def, At: t1})
-			mustFail(t, evs, err, c.want, c.fields...)
+			domaintest.MustFail(t, evs, err, c.want, c.fields...)
 		})
 	}
 }
@@ -142,7 +143,7 @@ func TestCommandsOnAnInterfaceNotTheActorsAreNotFound(t *testing.T) {
 			t.Run(name+"/"+strings.TrimPrefix(reflect.TypeOf(c).String(), "iface."), func(t *testing.T) {
 				t.Parallel()
 				evs, err := iface.Decide(st.state(t), c)
-				mustFail(t, evs, err, domain.ErrNotFound)
+				domaintest.MustFail(t, evs, err, domain.ErrNotFound)
 			})
 		}
 	}
@@ -233,7 +234,7 @@ func TestUpdateRefusesBadInput(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			evs, err := iface.Decide(defined(t), iface.Update{InterfaceID: "if-1", ActorID: owner, Patch: c.patch, At: t1})
-			mustFail(t, evs, err, domain.ErrInvalid, c.fields...)
+			domaintest.MustFail(t, evs, err, domain.ErrInvalid, c.fields...)
 		})
 	}
 }
@@ -277,7 +278,7 @@ func TestRedefine(t *testing.T) {
 	bad := petDef()
 	bad.Path = "/pets/{id}/{other}"
 	evs, err = iface.Decide(s, iface.Redefine{InterfaceID: "if-1", ActorID: owner, Def: bad, At: t2})
-	mustFail(t, evs, err, domain.ErrInvalid, "path_params", "path_params.store")
+	domaintest.MustFail(t, evs, err, domain.ErrInvalid, "path_params", "path_params.store")
 }
 
 func TestDelete(t *testing.T) {
@@ -296,7 +297,7 @@ func TestDelete(t *testing.T) {
 		t.Errorf("state = %+v", s)
 	}
 	evs, err = iface.Decide(s, iface.Delete{InterfaceID: "if-1", ActorID: owner, At: t2})
-	mustFail(t, evs, err, domain.ErrNotFound)
+	domaintest.MustFail(t, evs, err, domain.ErrNotFound)
 }
 
 func TestRequestGeneration(t *testing.T) {
@@ -346,7 +347,7 @@ func TestRequestGenerationRefusals(t *testing.T) {
 			t.Parallel()
 			s, _ := step(t, defined(t), iface.RequestGeneration{InterfaceID: "if-1", ActorID: owner, GenerationID: "g-1", At: t1})
 			evs, err := iface.Decide(s, iface.RequestGeneration{InterfaceID: "if-1", ActorID: owner, GenerationID: c.id, Options: c.opts, At: t1})
-			mustFail(t, evs, err, c.want, c.fields...)
+			domaintest.MustFail(t, evs, err, c.want, c.fields...)
 		})
 	}
 }
@@ -481,7 +482,7 @@ func TestRecordGenerationRefusals(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			evs, err := iface.Decide(base(t), iface.RecordGeneration{InterfaceID: "if-1", ActorID: domain.System, GenerationID: c.gen, Info: c.info, Cases: c.cases, At: t1})
-			mustFail(t, evs, err, c.want, c.fields...)
+			domaintest.MustFail(t, evs, err, c.want, c.fields...)
 		})
 	}
 }
@@ -506,9 +507,9 @@ func TestFailGeneration(t *testing.T) {
 		t.Errorf("generation = %+v", g)
 	}
 	evs, err = iface.Decide(s, iface.FailGeneration{InterfaceID: "if-1", ActorID: domain.System, GenerationID: "g-1", At: t2})
-	mustFail(t, evs, err, domain.ErrConflict)
+	domaintest.MustFail(t, evs, err, domain.ErrConflict)
 	evs, err = iface.Decide(s, iface.FailGeneration{InterfaceID: "if-1", ActorID: domain.System, GenerationID: "g-2", At: t2})
-	mustFail(t, evs, err, domain.ErrNotFound)
+	domaintest.MustFail(t, evs, err, domain.ErrNotFound)
 }
 
 func TestAddCase(t *testing.T) {
@@ -530,7 +531,7 @@ func TestAddCase(t *testing.T) {
 		t.Errorf("state = %+v", s)
 	}
 	evs, err = iface.Decide(s, iface.AddCase{InterfaceID: "if-1", ActorID: owner, Case: kase("k-1"), At: t1})
-	mustFail(t, evs, err, domain.ErrConflict)
+	domaintest.MustFail(t, evs, err, domain.ErrConflict)
 }
 
 func TestAddCaseRefusesBadCases(t *testing.T) {
@@ -557,7 +558,7 @@ func TestAddCaseRefusesBadCases(t *testing.T) {
 			k := kase("k-1")
 			c.edit(&k)
 			evs, err := iface.Decide(defined(t), iface.AddCase{InterfaceID: "if-1", ActorID: owner, Case: k, At: t1})
-			mustFail(t, evs, err, domain.ErrInvalid, c.fields...)
+			domaintest.MustFail(t, evs, err, domain.ErrInvalid, c.fields...)
 		})
 	}
 }
@@ -571,14 +572,14 @@ func TestCaseLimits(t *testing.T) {
 	s, _ = step(t, s, iface.RequestGeneration{InterfaceID: "if-1", ActorID: owner, GenerationID: "g-1", At: t0})
 	evs, err := iface.Decide(s, iface.RecordGeneration{InterfaceID: "if-1", ActorID: owner, GenerationID: "g-1",
 		Info: iface.GenerationInfo{Generator: "rules"}, Cases: []testcase.Case{kase("g-a"), kase("g-b")}, At: t1})
-	mustFail(t, evs, err, domain.ErrConflict)
+	domaintest.MustFail(t, evs, err, domain.ErrConflict)
 
 	s, _ = step(t, s, iface.AddCase{InterfaceID: "if-1", ActorID: owner, Case: kase("last"), At: t1})
 	if len(s.Cases) != iface.MaxCases {
 		t.Fatalf("%d cases", len(s.Cases))
 	}
 	evs, err = iface.Decide(s, iface.AddCase{InterfaceID: "if-1", ActorID: owner, Case: kase("one-too-many"), At: t1})
-	mustFail(t, evs, err, domain.ErrConflict)
+	domaintest.MustFail(t, evs, err, domain.ErrConflict)
 }
 
 func TestUpdateCase(t *testing.T) {
@@ -667,7 +668,7 @@ func TestUpdateAndDeleteCaseRefusals(t *testing.T) {
 			t.Parallel()
 			s, _ := step(t, defined(t), iface.AddCase{InterfaceID: "if-1", ActorID: owner, Case: kase("k-1"), At: t0})
 			evs, err := iface.Decide(s, c.cmd)
-			mustFail(t, evs, err, c.want, c.fields...)
+			domaintest.MustFail(t, evs, err, c.want, c.fields...)
 		})
 	}
 }
@@ -690,7 +691,7 @@ func TestDeleteCase(t *testing.T) {
 		t.Errorf("state = %v %v", s.Order, s.Cases)
 	}
 	evs, err = iface.Decide(s, iface.DeleteCase{InterfaceID: "if-1", ActorID: owner, CaseID: "k-2", At: t1})
-	mustFail(t, evs, err, domain.ErrNotFound)
+	domaintest.MustFail(t, evs, err, domain.ErrNotFound)
 	// The id is free again, and comes back at the end.
 	s, _ = step(t, s, iface.AddCase{InterfaceID: "if-1", ActorID: owner, Case: kase("k-2"), At: t2})
 	if !slices.Equal(s.Order, []string{"k-1", "k-3", "k-2"}) {
@@ -706,6 +707,6 @@ func TestUnknownCommand(t *testing.T) {
 	// Unknown commands name no interface and so find none.
 	for _, c := range []iface.Command{nil, otherCommand{}} {
 		evs, err := iface.Decide(defined(t), c)
-		mustFail(t, evs, err, domain.ErrNotFound)
+		domaintest.MustFail(t, evs, err, domain.ErrNotFound)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/assay-dev/assay/domain"
+	"github.com/assay-dev/assay/domain/domaintest"
 	"github.com/assay-dev/assay/domain/iface"
 )
 
@@ -73,9 +74,9 @@ func TestDefinitionValidate(t *testing.T) {
 			}
 			// Through Decide too: the typed error and no events.
 			evs, derr := iface.Decide(iface.State{}, iface.Define{InterfaceID: "if-1", ActorID: owner, App: theApp(t, false), Def: d, At: t0})
-			mustFail(t, evs, derr, domain.ErrInvalid, c.fields...)
-			if !slices.Equal(fieldsOf(err), fieldsOf(derr)) {
-				t.Errorf("Validate names %v, Decide %v", fieldsOf(err), fieldsOf(derr))
+			domaintest.MustFail(t, evs, derr, domain.ErrInvalid, c.fields...)
+			if !slices.Equal(domaintest.FieldsOf(err), domaintest.FieldsOf(derr)) {
+				t.Errorf("Validate names %v, Decide %v", domaintest.FieldsOf(err), domaintest.FieldsOf(derr))
 			}
 		})
 	}
