@@ -48,6 +48,11 @@ func (h *Handler) Interface(ctx context.Context, meta domain.Metadata, interface
 	if err := checkID("interface", interfaceID); err != nil {
 		return Result{}, err
 	}
+	if newWork(cmd) {
+		if err := h.refuseArchived(ctx, interfaceID); err != nil {
+			return Result{}, err
+		}
+	}
 	if d, ok := cmd.(iface.Define); ok {
 		if err := checkID("app", d.App.ID); err != nil {
 			return Result{}, err
@@ -60,6 +65,32 @@ func (h *Handler) Interface(ctx context.Context, meta domain.Metadata, interface
 		cmd = d
 	}
 	return Handle(ctx, h, iface.Decider, ifaceFilters(interfaceID), meta, cmd)
+}
+
+// newWork: commands that add to an interface (an archived app takes none); deleting and
+// the reactors' records of work already asked for stay allowed.
+func newWork(cmd iface.Command) bool {
+	switch cmd.(type) {
+	case iface.Update, iface.Redefine, iface.AddCase, iface.UpdateCase, iface.RequestGeneration:
+		return true
+	}
+	return false
+}
+
+// refuseArchived answers a conflict when the interface's app is archived.
+func (h *Handler) refuseArchived(ctx context.Context, interfaceID string) error {
+	i, _, err := h.LoadInterface(ctx, interfaceID)
+	if err != nil || !i.Exists() {
+		return err // a missing interface is the decider's to answer
+	}
+	a, _, err := h.LoadApp(ctx, i.AppID)
+	if err != nil {
+		return err
+	}
+	if a.Archived {
+		return domain.Conflict("app %q is archived and takes no new work", a.ID)
+	}
+	return nil
 }
 
 // Batch runs a batch command. A Submit is given the app and its interfaces as the log has

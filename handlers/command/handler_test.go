@@ -257,3 +257,22 @@ func TestArchivedAppTakesNoNewInterfaces(t *testing.T) {
 		t.Fatalf("got %v, want conflict", err)
 	}
 }
+
+func TestArchivedAppTakesNoNewWorkOnItsInterfaces(t *testing.T) {
+	t.Parallel()
+	h := newHandler(t)
+	ctx := context.Background()
+	createApp(t, h, "app-1")
+	defineInterface(t, h, "app-1", "if-1")
+	if _, err := h.App(ctx, meta("arch"), "app-1", app.Archive{AppID: "app-1", ActorID: owner, At: t0}); err != nil {
+		t.Fatal(err)
+	}
+	before := lastSeq(t, h)
+	_, err := h.Interface(ctx, meta("late-case"), "if-1", iface.AddCase{InterfaceID: "if-1", ActorID: owner, Case: manualCase("k-9"), At: t0})
+	if !errors.Is(err, domain.ErrConflict) || lastSeq(t, h) != before {
+		t.Fatalf("add case to an archived app's interface: %v (log %d→%d)", err, before, lastSeq(t, h))
+	}
+	if _, err := h.Interface(ctx, meta("del"), "if-1", iface.Delete{InterfaceID: "if-1", ActorID: owner, At: t0}); err != nil {
+		t.Fatalf("deleting stays allowed: %v", err)
+	}
+}
