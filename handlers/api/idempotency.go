@@ -16,7 +16,10 @@ import (
 // key from the same user within 24 h answers what the first request answered.
 type idempotency struct{ db *bun.DB }
 
-const idempotencyTTL = 24 * time.Hour
+const (
+	idempotencyTTL   = 24 * time.Hour
+	idempotencyLease = time.Minute // longest a command may run before its claim can be taken over
+)
 
 type idemRow struct {
 	bun.BaseModel `bun:"table:idempotency_keys"`
@@ -48,7 +51,11 @@ func requestHash(method, path string, body []byte) string {
 // the TTL it returns that one instead.
 func (i *idempotency) claim(ctx context.Context, user, key, hash string) (*stored, error) {
 	now := time.Now().UTC()
-	if _, err := i.db.NewDelete().Model((*idemRow)(nil)).Where("user_id = ? AND ? = ? AND created_at < ?", user, bun.Ident("key"), key, now.Add(-idempotencyTTL)).Exec(ctx); err != nil {
+	// A claim still "running" after the lease belongs to a request that died between claim
+	// and finish: it is taken over. Its command id derives from the key and the request, so
+	// running it again appends nothing twice.
+	if _, err := i.db.NewDelete().Model((*idemRow)(nil)).Where("user_id = ? AND ? = ?", user, bun.Ident("key"), key).
+		Where("created_at < ? OR (status = 0 AND created_at < ?)", now.Add(-idempotencyTTL), now.Add(-idempotencyLease)).Exec(ctx); err != nil {
 		return nil, fmt.Errorf("idempotency: expire: %w", err)
 	}
 	row := idemRow{UserID: user, Key: key, RequestHash: hash, Headers: "{}", CreatedAt: now}
