@@ -28,7 +28,15 @@ func (ts *testServer) driveBatch(user, id string, cmd batch.Command) uint64 {
 // TestE2EEveryEndpoint walks the success path of every endpoint of API.md.
 func TestE2EEveryEndpoint(t *testing.T) {
 	t.Parallel()
-	ts := newTestServer(t)
+	for name, open := range map[string]backend{"sqlite": onSQLite, "mariadb+redis": onMariaDBAndRedis} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			testE2EEveryEndpointOn(t, newTestServerOn(t, open, nil))
+		})
+	}
+}
+
+func testE2EEveryEndpointOn(t *testing.T, ts *testServer) {
 
 	for _, p := range []string{"/healthz", "/readyz"} {
 		ts.must(http.StatusOK, nil, e2eReq{method: "GET", path: p})

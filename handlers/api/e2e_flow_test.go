@@ -15,7 +15,15 @@ import (
 // TestE2EFullFlow is a user's first session, through HTTP only.
 func TestE2EFullFlow(t *testing.T) {
 	t.Parallel()
-	ts := newTestServer(t)
+	for name, open := range map[string]backend{"sqlite": onSQLite, "mariadb+redis": onMariaDBAndRedis} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			testE2EFullFlowOn(t, newTestServerOn(t, open, nil))
+		})
+	}
+}
+
+func testE2EFullFlowOn(t *testing.T, ts *testServer) {
 
 	var user struct{ ID, Email, Name string }
 	ts.must(http.StatusCreated, &user, e2eReq{method: "POST", path: "/api/v1/auth/register",

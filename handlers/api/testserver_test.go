@@ -13,9 +13,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/sirupsen/logrus"
+	"github.com/uptrace/bun"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/assay-dev/assay/deploy/local/testenv"
 	"github.com/assay-dev/assay/domain/catalog"
 	"github.com/assay-dev/assay/eventstore"
 	"github.com/assay-dev/assay/eventstore/estest"
@@ -23,6 +26,7 @@ import (
 	"github.com/assay-dev/assay/migrations"
 	"github.com/assay-dev/assay/projections"
 	"github.com/assay-dev/assay/projections/tables"
+	"github.com/assay-dev/assay/projections/views"
 )
 
 // testServer is a whole API over a real embedded log, SQLite tables and a running
@@ -56,36 +60,76 @@ func newTestServer(t *testing.T, change ...func(*Config)) *testServer {
 // New and before it serves (so tests set internal settings without racing a request).
 func newTestServerWith(t *testing.T, before func(*Server), change ...func(*Config)) *testServer {
 	t.Helper()
+	return newTestServerOn(t, onSQLite, before, change...)
+}
+
+// backend opens the read side a test server queries: the tables' database and, when it
+// has one, the Redis views.
+type backend func(t *testing.T) (*bun.DB, redis.UniversalClient)
+
+// onSQLite is the embedded mode's read side, without views.
+func onSQLite(t *testing.T) (*bun.DB, redis.UniversalClient) {
+	db, err := migrations.OpenSQLite(t.Context(), t.TempDir()+"/a.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db, nil
+}
+
+// onMariaDBAndRedis is a deployment's read side: a fresh MariaDB database and Redis views.
+func onMariaDBAndRedis(t *testing.T) (*bun.DB, redis.UniversalClient) {
+	db, err := migrations.OpenMySQL(t.Context(), testenv.NewMySQLDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt, err := redis.ParseURL(testenv.RedisURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := redis.NewClient(opt)
+	t.Cleanup(func() { rdb.Close() })
+	return db, rdb
+}
+
+// newTestServerOn builds the server over a real embedded log and the backend's read side,
+// with its projections running.
+func newTestServerOn(t *testing.T, open backend, before func(*Server), change ...func(*Config)) *testServer {
+	t.Helper()
 	ctx := t.Context()
 	store := estest.Start(t, catalog.New())
 	cmds, err := command.New(store, command.Config{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := migrations.OpenSQLite(ctx, t.TempDir()+"/a.db")
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, rdb := open(t)
 	t.Cleanup(func() { db.Close() })
 	if err := migrations.Migrate(ctx, db); err != nil {
 		t.Fatal(err)
 	}
 	tbl := tables.New(db)
-	// AckWait: a delivery the consumer's client gives up on just as the server sends it
-	// (eventstore.Consumer.fetchWait's FetchContext) comes back only after AckWait; until
-	// then the read side stalls. One second keeps that within a min_seq wait.
-	eng, err := projections.NewEngine(store, tbl, tbl, projections.EngineConfig{MaxWait: 20 * time.Millisecond, AckWait: time.Second}, nil, quietLog())
-	if err != nil {
-		t.Fatal(err)
+	projs := []projections.Projection{tbl}
+	var viewReader *views.Reader
+	if rdb != nil {
+		vcfg := views.Config{KeyPrefix: fmt.Sprintf("api%d", time.Now().UnixNano())}
+		projs = append(projs, views.New(rdb, vcfg))
+		viewReader = views.NewReader(rdb, vcfg)
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = eng.Run(runCtx) }()
+	var wg sync.WaitGroup
+	var waiter projections.All
+	for _, p := range projs {
+		eng, err := projections.NewEngine(store, p, tbl, projections.EngineConfig{MaxWait: 20 * time.Millisecond}, nil, quietLog())
+		if err != nil {
+			t.Fatal(err)
+		}
+		waiter = append(waiter, eng)
+		wg.Go(func() { _ = eng.Run(runCtx) })
+	}
 	cfg := Config{Embedded: true, BcryptCost: bcrypt.MinCost} // the default cost is ~1 s a hash under -race
 	for _, fn := range change {
 		fn(&cfg)
 	}
-	srv, err := New(cfg, Deps{Commands: cmds, DB: db, Tables: tables.NewReader(db), Waiter: eng, Log: quietLog()})
+	srv, err := New(cfg, Deps{Commands: cmds, DB: db, Tables: tables.NewReader(db), Views: viewReader, Waiter: waiter, Log: quietLog()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,8 +137,8 @@ func newTestServerWith(t *testing.T, before func(*Server), change ...func(*Confi
 		before(srv)
 	}
 	hs := httptest.NewServer(srv.Handler())
-	// Cleanups run last-in first-out: the HTTP server, then the engine, then the database.
-	t.Cleanup(func() { cancel(); <-done })
+	// Cleanups run last-in first-out: the HTTP server, then the engines, then the database.
+	t.Cleanup(func() { cancel(); wg.Wait() })
 	ts := &testServer{t: t, srv: srv, http: hs, store: store}
 	t.Cleanup(func() { ts.shutdown(); hs.Close() })
 	return ts
