@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sirupsen/logrus"
 
+	"github.com/assay-dev/assay/bridge"
 	"github.com/assay-dev/assay/domain/catalog"
 	"github.com/assay-dev/assay/eventstore"
 )
@@ -56,6 +57,19 @@ func runDev(ctx context.Context, cfg Config, demo bool, out io.Writer) error {
 		return err
 	}
 	defer reacts.wait()
+	if url := cfg.Get("ASSAY_AMQP_URL"); url != "" { // with RabbitMQ: the bridge feeds the runner
+		b, err := bridge.New(store, bridge.Config{URL: url, Logger: log})
+		if err != nil {
+			return err
+		}
+		bridgeDone := make(chan error, 1)
+		go func() { bridgeDone <- b.Run(ctx) }()
+		defer func() {
+			if err := <-bridgeDone; err != nil {
+				log.WithError(err).Error("bridge stopped")
+			}
+		}()
+	}
 	runnerDone := make(chan error, 1)
 	go func() { runnerDone <- runCases(ctx, cfg, store, reg, log) }()
 	defer func() {

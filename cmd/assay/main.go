@@ -30,6 +30,7 @@ func commands() []command {
 		{name: "project", summary: "run the projectors: MySQL tables and Redis views from the log", example: "ASSAY_MYSQL_DSN=... ASSAY_REDIS_URL=redis://127.0.0.1:6379/0 assay project", setup: plain(runProject)},
 		{name: "react", summary: "run the reactors: dispatch a batch's requests, complete batches", example: "ASSAY_NATS_URL=nats://n1:4222 assay react", setup: plain(runReact)},
 		{name: "runner", summary: "execute cases: real HTTP requests, assertions, results", example: "ASSAY_NATS_URL=nats://n1:4222 assay runner", setup: plain(runRunner)},
+		{name: "bridge", summary: "republish execution requests from the log onto RabbitMQ", example: "ASSAY_AMQP_URL=amqp://guest:guest@127.0.0.1:5672/ assay bridge", setup: plain(runBridge)},
 		{name: "migrate", summary: "apply the database migrations", example: "ASSAY_MYSQL_DSN='u:p@tcp(127.0.0.1:3306)/assay' assay migrate", setup: plain(runMigrate)},
 		{name: "projections", summary: "status | rebuild [--projection NAME] [--to-seq N] | skip NAME SEQ", example: "assay projections rebuild --projection tables", setup: projectionsCommand},
 		{name: "config", summary: "print the effective configuration, secrets masked", example: "ASSAY_LOG_LEVEL=debug assay config", setup: plain(runConfig)},

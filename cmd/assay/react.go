@@ -15,7 +15,7 @@ import (
 	"github.com/assay-dev/assay/handlers/reactor"
 )
 
-// runReact runs the reactors (dispatch, complete) until ctx ends: `assay react`.
+// runReact runs the reactors (generate, dispatch, complete) until ctx ends: `assay react`.
 func runReact(ctx context.Context, cfg Config, _ []string, out io.Writer) error {
 	log := newLogger(cfg, out)
 	store, closeStore, err := openStore(ctx, cfg, log)
@@ -45,7 +45,8 @@ func (r *reactors) wait() error {
 	return errors.Join(r.errs...)
 }
 
-// startReactors starts the dispatcher and the completion reactor; each may run as several
+// startReactors starts the case generator (rules; the LLM comes with the AI issue), the
+// dispatcher and the completion reactor; each may run as several
 // replicas (durable consumers are shared, expected sequences keep appends single).
 func startReactors(ctx context.Context, store *eventstore.Store, reg prometheus.Registerer, log logrus.FieldLogger) (*reactors, error) {
 	handler, err := cmdhandler.New(store, cmdhandler.Config{}, nil)
@@ -60,8 +61,12 @@ func startReactors(ctx context.Context, store *eventstore.Store, reg prometheus.
 	if err != nil {
 		return nil, err
 	}
+	generate, err := reactor.NewGenerator(handler, reactor.GeneratorConfig{}).Reactor(reactor.Config{}, log, reg)
+	if err != nil {
+		return nil, err
+	}
 	rs := &reactors{}
-	for name, r := range map[string]*reactor.Reactor{"dispatch": dispatch, "complete": complete} {
+	for name, r := range map[string]*reactor.Reactor{"dispatch": dispatch, "complete": complete, "generate": generate} {
 		rs.wg.Go(func() {
 			if err := r.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 				rs.mu.Lock()

@@ -8,12 +8,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sirupsen/logrus"
 
+	"github.com/assay-dev/assay/bridge"
 	"github.com/assay-dev/assay/eventstore"
 	"github.com/assay-dev/assay/runner"
 )
 
-// runRunner executes cases until ctx ends: `assay runner` (straight from JetStream; the
-// RabbitMQ source comes with the bridge).
+// runRunner executes cases until ctx ends: `assay runner` — from RabbitMQ when
+// ASSAY_AMQP_URL is set (the bridge feeds it), else straight from JetStream.
 func runRunner(ctx context.Context, cfg Config, _ []string, out io.Writer) error {
 	log := newLogger(cfg, out)
 	store, closeStore, err := openStore(ctx, cfg, log)
@@ -39,9 +40,31 @@ func runCases(ctx context.Context, cfg Config, store *eventstore.Store, reg prom
 	if err != nil {
 		return err
 	}
-	src, err := runner.NewJetStreamSource(store, runner.JetStreamConfig{Prefetch: conc, Logger: log, Registerer: reg})
+	var src runner.Source
+	if url := cfg.Get("ASSAY_AMQP_URL"); url != "" {
+		src, err = runner.NewAMQPSource(runner.AMQPConfig{URL: url, Prefetch: conc, Logger: log, Registerer: reg})
+	} else {
+		src, err = runner.NewJetStreamSource(store, runner.JetStreamConfig{Prefetch: conc, Logger: log, Registerer: reg})
+	}
 	if err != nil {
 		return err
 	}
 	return r.Run(ctx, src)
+}
+
+// runBridge republishes execution requests onto RabbitMQ until ctx ends: `assay bridge`.
+func runBridge(ctx context.Context, cfg Config, _ []string, out io.Writer) error {
+	log := newLogger(cfg, out)
+	store, closeStore, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+	b, err := bridge.New(store, bridge.Config{URL: cfg.Get("ASSAY_AMQP_URL"), Logger: log})
+	if err != nil {
+		return err
+	}
+	ops := newOpsServer(cfg.Get("ASSAY_METRICS_ADDR"), prometheus.NewRegistry(), b.Ready, log)
+	defer ops.stop()
+	return b.Run(ctx)
 }

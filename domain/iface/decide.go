@@ -23,7 +23,10 @@ func Decide(s State, c Command) ([]domain.Event, error) {
 		return decideDefine(s, d)
 	}
 	actor, id := actorOf(c)
-	if !s.Exists() || !domain.May(actor, s.OwnerID) {
+	// A generation asked for before the interface was deleted still gets its ending.
+	_, failing := c.(FailGeneration)
+	deletedButKnown := failing && s.ID != "" && s.Deleted && actor == domain.System
+	if !deletedButKnown && (!s.Exists() || !domain.May(actor, s.OwnerID)) {
 		return nil, domain.NotFound("interface", id)
 	}
 	switch c := c.(type) {
