@@ -73,7 +73,27 @@ func TestDevRunsABatchEndToEnd(t *testing.T) {
 			"request":    map[string]any{"method": "GET", "path": "/pets/{id}", "path_params": map[string]any{"id": k.id}},
 			"assertions": []any{map[string]any{"target": "status", "op": "eq", "value": k.status}}}, nil)
 	}
-	c.call("POST", "/apps/"+app.ID+"/batches", map[string]any{}, &bat)
+	// Rule-based generation for a second interface with a body schema.
+	var ifc2, gen struct {
+		ID  string
+		Seq uint64
+	}
+	c.call("POST", "/apps/"+app.ID+"/interfaces", map[string]any{"name": "add pet", "method": "POST", "path": "/pets", "content_type": "application/json",
+		"body": map[string]any{"type": "object", "required": []string{"name"}, "properties": map[string]any{
+			"name": map[string]any{"type": "string", "minLength": 1, "maxLength": 20}, "age": map[string]any{"type": "integer", "minimum": 0}}},
+		"responses": map[string]any{"201": map[string]any{}, "422": map[string]any{}}}, &ifc2)
+	c.call("POST", "/interfaces/"+ifc2.ID+"/generations", map[string]any{"generator": "rules"}, &gen)
+	var g struct {
+		Status  string
+		CaseIDs []string `json:"case_ids"`
+	}
+	for deadline := time.Now().Add(30 * time.Second); g.Status != "done" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		c.call("GET", fmt.Sprintf("/generations/%s?min_seq=%d", gen.ID, gen.Seq), nil, &g)
+	}
+	if g.Status != "done" || len(g.CaseIDs) < 5 {
+		t.Fatalf("generation = %+v, want done with cases of several classes", g)
+	}
+	c.call("POST", "/apps/"+app.ID+"/batches", map[string]any{"interface_ids": []string{ifc.ID}}, &bat)
 	var got struct {
 		Status                string
 		Total, Passed, Failed int
