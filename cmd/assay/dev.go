@@ -5,31 +5,41 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sirupsen/logrus"
 
 	"github.com/assay-dev/assay/bridge"
+	"github.com/assay-dev/assay/cmd/assay/demo"
 	"github.com/assay-dev/assay/domain/catalog"
 	"github.com/assay-dev/assay/eventstore"
 )
 
 func devCommand(fs *flag.FlagSet) runFunc {
 	demo := fs.Bool("demo", false, "also serve a sample target API and test it")
+	demoAddr := fs.String("demo-addr", "127.0.0.1:8081", "where --demo serves its sample target API")
 	return func(ctx context.Context, cfg Config, args []string, out io.Writer) error {
-		return runDev(ctx, cfg, *demo, out)
+		addr := ""
+		if *demo {
+			addr = *demoAddr
+		}
+		return runDev(ctx, cfg, addr, out)
 	}
 }
 
 // runDev runs every part in one process with embedded servers: the log (embedded NATS
 // JetStream, open to subscribers), the read side (SQLite tables, in-process Redis views)
-// and their projectors, the API and the metrics server.
-func runDev(ctx context.Context, cfg Config, demo bool, out io.Writer) error {
+// and their projectors, the API and the metrics server. With demoAddr set, it also serves
+// the bundled demo target there and runs the demo flow against it (demo_flow.go).
+func runDev(ctx context.Context, cfg Config, demoAddr string, out io.Writer) error {
 	log := newLogger(cfg, out)
 	store, shutdown, err := openStore(ctx, cfg, log)
 	if err != nil {
@@ -83,13 +93,46 @@ func runDev(ctx context.Context, cfg Config, demo bool, out io.Writer) error {
 	if l := cfg.Get("ASSAY_NATS_LISTEN"); cfg.Get("ASSAY_NATS_URL") == "" && l != "" {
 		fmt.Fprintf(out, "assay: the event log is open to subscribers at nats://%s (subjects events.>)\n", l)
 	}
-	if demo {
-		fmt.Fprintln(out, "assay: the bundled demo target comes with the embedded-mode issue; everything else runs")
+	if demoAddr != "" {
+		stop, err := startDemo(ctx, cfg, demoAddr, out, log)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	fmt.Fprintf(out, "assay: API on http://%s/api/v1 — Ctrl-C stops\n", displayAddr(cfg.Get("ASSAY_HTTP_ADDR")))
 	err = serveAPI(ctx, cfg, store, rs, engines.waiter(), ready, reg, log)
 	log.Info("stopping")
 	return err
+}
+
+// startDemo serves the demo target on addr and runs the demo flow in the background once
+// the API is up; stop waits for the flow and closes the target.
+func startDemo(ctx context.Context, cfg Config, addr string, out io.Writer, log *logrus.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("the demo target on %s: %w", addr, err)
+	}
+	srv := &http.Server{Handler: demo.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	target := "http://" + dialAddr(ln.Addr().String())
+	fmt.Fprintf(out, "assay: the demo target (a pet shop with planted bugs) on %s\n", target)
+	flowCtx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		err := runDemoFlow(flowCtx, demoOptions{dataDir: cfg.Get("ASSAY_DATA_DIR"), apiAddr: cfg.Get("ASSAY_HTTP_ADDR"),
+			metricsAddr: cfg.Get("ASSAY_METRICS_ADDR"), targetURL: target, llm: cfg.Get("ASSAY_LLM_API_KEY") != ""}, out)
+		if err != nil && flowCtx.Err() == nil {
+			log.WithError(err).Error("demo flow failed")
+			fmt.Fprintf(out, "assay demo: %v\n", err)
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+		_ = srv.Close()
+	}, nil
 }
 
 // openStore connects to NATS (the embedded server when no URL is set) and opens the log.
