@@ -48,7 +48,7 @@ func (e *Engine) Run(ctx context.Context) error {
 			if cp, cons, err = e.start(ctx); err != nil {
 				return err
 			}
-		case err != nil:
+		case err != nil && ctx.Err() == nil:
 			e.pause(ctx, "read the stream", err, 1)
 		}
 		select {

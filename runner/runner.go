@@ -78,6 +78,7 @@ type Runner struct {
 	exec *Executor
 	cfg  Config
 	m    metrics
+	lim  *limits // per-batch concurrency and rate (limits.go)
 
 	executed, recorded, duplicates, retried atomic.Int64
 }
@@ -130,7 +131,7 @@ func New(log Appender, exec *Executor, cfg Config) (*Runner, error) {
 	if err != nil {
 		return nil, fmt.Errorf("runner: register metrics: %w", err)
 	}
-	return &Runner{log: log, exec: exec, cfg: cfg, m: m}, nil
+	return &Runner{log: log, exec: exec, cfg: cfg, m: m, lim: newLimits()}, nil
 }
 
 // Stats is a snapshot of the runner's counters.
@@ -146,8 +147,11 @@ type pending struct {
 
 // Run takes jobs from src until ctx ends or src fails. At most Concurrency requests
 // are in flight; results are appended in atomic batches and each job is acknowledged
-// only once its result is durable. When ctx ends, requests in flight still finish
-// (bounded by their timeout) and their results are appended before Run returns.
+// only once its result is durable. Each batch's own Concurrency and RatePerSecond
+// (carried by its requests) bound its requests further (limits.go). When ctx ends,
+// requests in flight still finish (bounded by their timeout) and their results are
+// appended before Run returns; jobs still waiting for their batch's limits are handed
+// back unexecuted.
 func (r *Runner) Run(ctx context.Context, src Source) error {
 	bg := context.WithoutCancel(ctx)
 	results := make(chan pending, r.cfg.AppendMax*(r.cfg.Appenders+1))
@@ -173,7 +177,17 @@ func (r *Runner) Run(ctx context.Context, src Source) error {
 		}
 		workers.Go(func() {
 			defer func() { <-slots }()
-			results <- r.execute(bg, j)
+			// The batch's own limits: a job waiting for them holds its runner slot.
+			release, err := r.lim.acquire(ctx, j.Request, r.cfg.Heartbeat, beat(j))
+			if err != nil { // ctx ended while waiting: hand the job back unexecuted
+				if j.Nak != nil {
+					_ = j.Nak(0)
+				}
+				return
+			}
+			p := r.execute(bg, j)
+			release()
+			results <- p
 		})
 		return nil
 	}
@@ -182,6 +196,14 @@ func (r *Runner) Run(ctx context.Context, src Source) error {
 	close(results)
 	appenders.Wait()
 	return err
+}
+
+// beat tells j's delivery it is in progress; nil when it cannot.
+func beat(j Job) func() {
+	if j.InProgress == nil {
+		return nil
+	}
+	return func() { _ = j.InProgress() }
 }
 
 // execute runs one job and builds its result envelope.

@@ -74,7 +74,10 @@ type CaseExecutionRequested struct {
 	Interface   InterfaceRef       `json:"interface"`
 	AllowHosts  []string           `json:"allow_hosts"`
 	TimeoutMS   int                `json:"timeout_ms"`
-	At          time.Time          `json:"at"`
+	// The batch's limits (Settings), which runners enforce per batch; 0 = unlimited.
+	Concurrency   int       `json:"concurrency,omitempty"`
+	RatePerSecond float64   `json:"rate_per_second,omitempty"`
+	At            time.Time `json:"at"`
 }
 
 // Outcomes of a case.

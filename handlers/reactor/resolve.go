@@ -72,6 +72,7 @@ func Resolve(sub batch.Submitted, c testcase.Case, extracted map[string]string, 
 		Assertions: slices.Clone(c.Assertions), Extract: cloneMap(c.Extract),
 		Checks: Checks(sub.Settings), Interface: ref, AllowHosts: AllowHosts(sub),
 		TimeoutMS: sub.Settings.TimeoutMS, At: at,
+		Concurrency: sub.Settings.Concurrency, RatePerSecond: sub.Settings.RatePerSecond,
 	}, nil
 }
 
