@@ -336,7 +336,7 @@ func TestBridgeReconnects(t *testing.T) {
 	const n = 3000
 	url := testenv.AMQPURL(t)
 	top := testTopology(t, url)
-	px, purl := newProxy(t, url)
+	px, purl := testenv.NewAMQPProxy(t, url)
 	store := estest.Start(t, catalog.New())
 
 	br, err := New(store, Config{URL: purl, Topology: top, ReconnectMin: 50 * time.Millisecond, ReconnectMax: 200 * time.Millisecond, RetryDelay: 50 * time.Millisecond})
@@ -347,16 +347,16 @@ func TestBridgeReconnects(t *testing.T) {
 	runBridge(t, br)
 
 	for cuts := 0; cuts < 3; {
-		if br.Stats().Published > int64(cuts+1)*n/5 && px.cut() > 0 {
+		if br.Stats().Published > int64(cuts+1)*n/5 && px.Cut() > 0 {
 			cuts++
 		}
 		time.Sleep(time.Millisecond)
 	}
 	// While RabbitMQ cannot be reached, Ready says so.
-	px.refuse.Store(true)
-	px.cut()
+	px.Refuse(true)
+	px.Cut()
 	waitFor(t, func() bool { return br.Ready() != nil }, "not ready while disconnected")
-	px.refuse.Store(false)
+	px.Refuse(false)
 	waitFor(t, func() bool { return br.Ready() == nil }, "ready again")
 
 	conn, err := amqp.Dial(url)

@@ -198,7 +198,7 @@ func TestRunnerOverAMQPReconnects(t *testing.T) {
 	const n = 500
 	url := testenv.AMQPURL(t)
 	top := amqpTopology(t, url, 50) // cuts count as deliveries: keep them from dead-lettering
-	px, purl := newAMQPProxy(t, url)
+	px, purl := testenv.NewAMQPProxy(t, url)
 	store := estest.Start(t, catalog.New())
 	tg := newTarget(t)
 	appendRequests(t, store, tg, "app-1", "b-1", n)
@@ -229,7 +229,7 @@ func TestRunnerOverAMQPReconnects(t *testing.T) {
 	}
 	cuts := 0
 	runUntil(t, r, src, func() bool {
-		if cuts < 3 && r.Stats().Executed > int64(cuts+1)*n/5 && px.cut() > 0 {
+		if cuts < 3 && r.Stats().Executed > int64(cuts+1)*n/5 && px.Cut() > 0 {
 			cuts++
 		}
 		return r.Stats().Recorded >= n

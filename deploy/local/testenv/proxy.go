@@ -1,4 +1,4 @@
-package runner
+package testenv
 
 import (
 	"fmt"
@@ -12,9 +12,9 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 )
 
-// amqpProxy forwards TCP connections to RabbitMQ; cut drops the current ones, as a
-// network failure or a broker restart would, without disturbing other tests.
-type amqpProxy struct {
+// Proxy forwards TCP connections to RabbitMQ; Cut drops the current ones, as a network
+// failure or a broker restart would, without disturbing other tests that share the broker.
+type Proxy struct {
 	ln     net.Listener
 	target string
 	mu     sync.Mutex
@@ -23,8 +23,9 @@ type amqpProxy struct {
 	refuse atomic.Bool // drop new connections at once
 }
 
-// newAMQPProxy starts a proxy to the server of url and returns it with the URL through it.
-func newAMQPProxy(t *testing.T, url string) (*amqpProxy, string) {
+// NewAMQPProxy starts a proxy to the server of an AMQP URL and returns it with the URL
+// through it; it stops when the test ends.
+func NewAMQPProxy(t testing.TB, url string) (*Proxy, string) {
 	t.Helper()
 	uri, err := amqp.ParseURI(url)
 	if err != nil {
@@ -34,18 +35,18 @@ func newAMQPProxy(t *testing.T, url string) (*amqpProxy, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &amqpProxy{ln: ln, target: net.JoinHostPort(uri.Host, strconv.Itoa(uri.Port))}
+	p := &Proxy{ln: ln, target: net.JoinHostPort(uri.Host, strconv.Itoa(uri.Port))}
 	p.wg.Go(p.accept)
 	t.Cleanup(func() {
 		_ = ln.Close()
-		p.cut()
+		p.Cut()
 		p.wg.Wait()
 	})
 	uri.Host, uri.Port = "127.0.0.1", ln.Addr().(*net.TCPAddr).Port
 	return p, uri.String()
 }
 
-func (p *amqpProxy) accept() {
+func (p *Proxy) accept() {
 	for {
 		c, err := p.ln.Accept()
 		if err != nil {
@@ -68,8 +69,11 @@ func (p *amqpProxy) accept() {
 	}
 }
 
-// cut closes every connection open through the proxy.
-func (p *amqpProxy) cut() int {
+// Refuse makes the proxy drop new connections at once (on) or forward them again (off).
+func (p *Proxy) Refuse(on bool) { p.refuse.Store(on) }
+
+// Cut closes every connection open through the proxy and says how many there were.
+func (p *Proxy) Cut() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, c := range p.conns {
@@ -80,4 +84,4 @@ func (p *amqpProxy) cut() int {
 	return n
 }
 
-func (p *amqpProxy) String() string { return fmt.Sprintf("proxy %s -> %s", p.ln.Addr(), p.target) }
+func (p *Proxy) String() string { return fmt.Sprintf("proxy %s -> %s", p.ln.Addr(), p.target) }
