@@ -79,11 +79,24 @@ func (s *Server) notify(c echo.Context) error {
 }
 
 // getBatch answers from the table, with the live counts of the Redis view while it runs.
+// A finished batch changes only through the tables, so its answer is cached per read-side
+// sequence.
 func (s *Server) getBatch(c echo.Context) error {
 	ctx := c.Request().Context()
+	key := userOf(c) + "/" + c.Param("batch_id")
+	seq, err := s.appliedSeq(ctx)
+	if err != nil {
+		return err
+	}
+	if b, ok := s.batches.get(key, seq); ok {
+		return s.answer(c, b)
+	}
 	b, err := s.deps.Tables.GetBatch(ctx, userOf(c), c.Param("batch_id"))
 	if err != nil {
 		return err
+	}
+	if b.Status != batch.StatusRunning {
+		s.batches.put(key, seq, b)
 	}
 	if b.Status == batch.StatusRunning && s.deps.Views != nil {
 		if p, found, err := s.deps.Views.BatchProgress(ctx, b.ID); err == nil && found {

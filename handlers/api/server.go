@@ -114,6 +114,7 @@ type Server struct {
 	metrics *metrics
 	limits  *limiter
 	auth    *limiter // register and login, per client address
+	batches *batchCache
 	creds   *credentials
 	idem    *idempotency
 	stop    chan struct{} // closed at shutdown: long-lived streams end
@@ -134,7 +135,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		deps.Log = logrus.New()
 	}
 	s := &Server{cfg: cfg, deps: deps, log: deps.Log, echo: echo.New(), metrics: newMetrics(deps.Registry),
-		limits: newLimiter(cfg.RatePerSecond, cfg.RateBurst), auth: newLimiter(cfg.AuthRate, int(2*cfg.AuthRate)+1), creds: &credentials{db: deps.DB, cost: cfg.BcryptCost},
+		limits: newLimiter(cfg.RatePerSecond, cfg.RateBurst), auth: newLimiter(cfg.AuthRate, int(2*cfg.AuthRate)+1), batches: newBatchCache(10_000), creds: &credentials{db: deps.DB, cost: cfg.BcryptCost},
 		idem: &idempotency{db: deps.DB}, stop: make(chan struct{})}
 	s.echo.HideBanner, s.echo.HidePort = true, true
 	s.echo.HTTPErrorHandler = s.errorHandler
