@@ -45,6 +45,8 @@ var settings = []setting{
 	{env: "ASSAY_SMTP_ENCRYPTION", def: "starttls", help: "starttls, tls or none"},
 	{env: "ASSAY_LOG_LEVEL", def: "info", help: "debug, info, warn or error"},
 	{env: "ASSAY_LOG_FILE", def: "logs/service.log", help: "log file beside stdout"},
+	{env: "ASSAY_SERVER", def: "http://localhost:8080", help: "the assay server the client commands call"},
+	{env: "ASSAY_TOKEN", def: "", help: "the client commands' login token (assay login)", secret: true},
 }
 
 // Config is the effective configuration: flags, then ASSAY_* variables, then the file.

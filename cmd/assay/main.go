@@ -33,6 +33,11 @@ func commands() []command {
 		{name: "bridge", summary: "republish execution requests from the log onto RabbitMQ", example: "ASSAY_AMQP_URL=amqp://guest:guest@127.0.0.1:5672/ assay bridge", setup: plain(runBridge)},
 		{name: "migrate", summary: "apply the database migrations", example: "ASSAY_MYSQL_DSN='u:p@tcp(127.0.0.1:3306)/assay' assay migrate", setup: plain(runMigrate)},
 		{name: "projections", summary: "status | rebuild [--projection NAME] [--to-seq N] | skip NAME SEQ", example: "assay projections rebuild --projection tables", setup: projectionsCommand},
+		{name: "login", summary: "log in to an assay server and print a token", example: "export ASSAY_TOKEN=$(echo \"$PASSWORD\" | assay login --server https://assay.example.com --email me@example.com --password-stdin)", setup: loginCommand},
+		{name: "apps", summary: "list your apps: id, name, default environment", example: "ASSAY_SERVER=https://assay.example.com ASSAY_TOKEN=... assay apps", setup: plain(runApps)},
+		{name: "import", summary: "import an OpenAPI document (YAML or JSON) or Postman collection into an app", example: "assay import 01J9ZAPP openapi.yaml", setup: plain(runImport)},
+		{name: "generate", summary: "generate cases for an app's interfaces (or one interface) and wait", example: "assay generate 01J9ZAPP --generator rules", setup: generateCommand},
+		{name: "run", summary: "run an app's cases; exit 0 all passed, 1 any failed, 2 error (for CI)", example: "assay run 01J9ZAPP --env staging --junit report.xml --timeout 10m", setup: runCommand},
 		{name: "config", summary: "print the effective configuration, secrets masked", example: "ASSAY_LOG_LEVEL=debug assay config", setup: plain(runConfig)},
 	}
 }
@@ -75,6 +80,10 @@ func run(ctx context.Context, args []string, out, errOut io.Writer) int {
 		}
 		if err := runIt(ctx, cfg, positional, out); err != nil {
 			fmt.Fprintf(errOut, "assay %s: %v\n", c.name, err)
+			var coded interface{ ExitCode() int }
+			if errors.As(err, &coded) {
+				return coded.ExitCode()
+			}
 			return 1
 		}
 		return 0

@@ -1,0 +1,472 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+)
+
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, ",") }
+func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
+
+// runCommand: assay run <app> — the command a CI pipeline calls. Exit 0 when every case
+// passed, 1 when any failed or errored, 2 on an error of the CLI itself.
+func runCommand(fs *flag.FlagSet) runFunc {
+	env := fs.String("env", "", "the environment to run against (default: the app's default)")
+	var ifcs stringList
+	fs.Var(&ifcs, "interface", "run only this interface's cases (repeatable)")
+	junit := fs.String("junit", "", "write the results as JUnit XML to this file")
+	wait := fs.Bool("wait", true, "follow the batch to its end (--wait=false: print the batch id and exit 0)")
+	timeout := fs.Duration("timeout", 10*time.Minute, "how long to wait for the batch")
+	poll := fs.Duration("poll", 500*time.Millisecond, "how often to poll when the event stream is unavailable")
+	return func(ctx context.Context, cfg Config, args []string, out io.Writer) error {
+		if err := wantArgs(args, 1, "<app>"); err != nil {
+			return cliFail(err)
+		}
+		c, err := newCLIClient(cfg, true)
+		if err != nil {
+			return cliFail(err)
+		}
+		o := runOptions{appID: args[0], env: *env, interfaces: ifcs, junit: *junit, wait: *wait, timeout: *timeout, poll: *poll}
+		return runBatch(ctx, c, o, out)
+	}
+}
+
+type runOptions struct {
+	appID, env string
+	interfaces []string
+	junit      string
+	wait       bool
+	timeout    time.Duration
+	poll       time.Duration
+}
+
+type cliResult struct {
+	CaseID      string  `json:"case_id"`
+	InterfaceID string  `json:"interface_id"`
+	Outcome     string  `json:"outcome"`
+	StatusCode  int     `json:"status_code"`
+	DurationMS  float64 `json:"duration_ms"`
+	Error       string  `json:"error"`
+	Assertions  []struct {
+		Target, Op, Message string
+		Passed              bool
+	} `json:"assertions"`
+}
+
+func (r cliResult) messages() []string {
+	var m []string
+	for _, a := range r.Assertions {
+		if !a.Passed {
+			msg := a.Message
+			if msg == "" {
+				msg = a.Target + " " + a.Op + " failed"
+			}
+			m = append(m, msg)
+		}
+	}
+	if r.Error != "" {
+		m = append(m, r.Error)
+	}
+	return m
+}
+
+func runBatch(ctx context.Context, c *cliClient, o runOptions, out io.Writer) error {
+	body := map[string]any{}
+	if o.env != "" {
+		body["environment"] = o.env
+	}
+	if len(o.interfaces) > 0 {
+		body["interface_ids"] = o.interfaces
+	}
+	var sub struct {
+		ID  string
+		Seq uint64
+	}
+	if err := c.json(ctx, http.MethodPost, "/apps/"+url.PathEscape(o.appID)+"/batches", body, &sub); err != nil {
+		return cliFail(err)
+	}
+	c.minSeq = sub.Seq
+	fmt.Fprintf(out, "assay run: batch %s submitted\n", sub.ID)
+	if !o.wait {
+		return nil
+	}
+	wctx, cancel := context.WithTimeout(ctx, o.timeout)
+	defer cancel()
+	p := newProgress(out)
+	seq, err := followStream(wctx, c, o.appID, sub.ID, sub.Seq, p)
+	if err != nil && wctx.Err() == nil {
+		seq, err = pollBatch(wctx, c, sub.ID, o.poll, p) // no stream: poll the batch instead
+	}
+	p.finish()
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+			return cliFail(fmt.Errorf("timed out after %s waiting for batch %s (it goes on running; see %s/batches/%s)", o.timeout, sub.ID, c.base, sub.ID))
+		}
+		return cliFail(err)
+	}
+	c.minSeq = max(c.minSeq, seq)
+	var b batchView
+	if err := c.json(ctx, http.MethodGet, "/batches/"+url.PathEscape(sub.ID), nil, &b); err != nil {
+		return cliFail(err)
+	}
+	fmt.Fprintf(out, "assay run: batch %s %s: %d cases — %d passed, %d failed, %d errored, %d canceled (%.1f s)\n",
+		sub.ID, b.Status, b.Total, b.Passed, b.Failed, b.Errored, b.Canceled, float64(b.DurationMS)/1000)
+	var results []cliResult
+	names := map[string]string{}
+	var ifcs []cliInterface
+	if b.Failed+b.Errored > 0 || o.junit != "" {
+		path := "/batches/" + url.PathEscape(sub.ID) + "/results"
+		if o.junit == "" {
+			path += "?outcome=failed"
+		}
+		if err := c.list(ctx, path, &results); err != nil {
+			return cliFail(err)
+		}
+		if ifcs, names, err = caseNames(ctx, c, o.appID); err != nil {
+			return cliFail(err)
+		}
+		if o.junit == "" && b.Errored > 0 {
+			var errored []cliResult
+			if err := c.list(ctx, "/batches/"+url.PathEscape(sub.ID)+"/results?outcome=errored", &errored); err != nil {
+				return cliFail(err)
+			}
+			results = append(results, errored...)
+		}
+	}
+	printFailures(out, results, ifcs, names)
+	if o.junit != "" {
+		if err := writeJUnit(o.junit, sub.ID, b, results, ifcs, names); err != nil {
+			return cliFail(fmt.Errorf("write %s: %w", o.junit, err))
+		}
+		fmt.Fprintf(out, "assay run: JUnit XML written to %s\n", o.junit)
+	}
+	switch {
+	case b.Failed+b.Errored > 0:
+		return &exitError{code: 1, err: fmt.Errorf("%d of %d cases failed, %d errored", b.Failed, b.Total, b.Errored)}
+	case b.Status == "canceled" || b.Canceled > 0:
+		return &exitError{code: 1, err: fmt.Errorf("batch %s was canceled: %d of %d cases did not run", sub.ID, b.Canceled, b.Total)}
+	}
+	return nil
+}
+
+// caseNames is the app's interfaces and the names of their cases by id.
+func caseNames(ctx context.Context, c *cliClient, appID string) ([]cliInterface, map[string]string, error) {
+	var ifcs []cliInterface
+	if err := c.list(ctx, "/apps/"+url.PathEscape(appID)+"/interfaces", &ifcs); err != nil {
+		return nil, nil, err
+	}
+	names := map[string]string{}
+	for _, i := range ifcs {
+		var cases []struct{ ID, Name string }
+		if err := c.list(ctx, "/interfaces/"+url.PathEscape(i.ID)+"/cases", &cases); err != nil {
+			return nil, nil, err
+		}
+		for _, k := range cases {
+			names[k.ID] = k.Name
+		}
+	}
+	return ifcs, names, nil
+}
+
+func printFailures(out io.Writer, results []cliResult, ifcs []cliInterface, names map[string]string) {
+	label := map[string]string{}
+	for _, i := range ifcs {
+		label[i.ID] = i.label()
+	}
+	for _, r := range results {
+		if r.Outcome != "failed" && r.Outcome != "errored" {
+			continue
+		}
+		name := names[r.CaseID]
+		if name == "" {
+			name = r.CaseID
+		}
+		in := label[r.InterfaceID]
+		if in == "" {
+			in = r.InterfaceID
+		}
+		fmt.Fprintf(out, "  [%s] %s — %q (case %s, status %d)\n", r.Outcome, in, name, r.CaseID, r.StatusCode)
+		for _, m := range r.messages() {
+			fmt.Fprintf(out, "      %s\n", m)
+		}
+	}
+}
+
+// progress shows a batch's progress: a bar on a terminal, else a line now and then.
+type progress struct {
+	out       io.Writer
+	tty       bool
+	bar       *progressbar.ProgressBar
+	total     int
+	done      int
+	failed    int
+	lastPrint time.Time
+	lastDone  int
+}
+
+func newProgress(out io.Writer) *progress {
+	p := &progress{out: out, lastDone: -1}
+	if f, ok := out.(*os.File); ok {
+		p.tty = term.IsTerminal(int(f.Fd()))
+	}
+	return p
+}
+
+func (p *progress) update(done, total, failed int) {
+	p.done, p.total, p.failed = done, max(total, done), failed
+	if p.total == 0 {
+		return
+	}
+	if p.tty {
+		if p.bar == nil {
+			p.bar = progressbar.NewOptions(p.total, progressbar.OptionSetWriter(p.out), progressbar.OptionSetDescription("assay run"),
+				progressbar.OptionShowCount(), progressbar.OptionSetWidth(30), progressbar.OptionThrottle(100*time.Millisecond),
+				progressbar.OptionOnCompletion(func() { fmt.Fprintln(p.out) }))
+		}
+		_ = p.bar.Set(p.done)
+		return
+	}
+	if p.done != p.lastDone && (time.Since(p.lastPrint) >= 2*time.Second || p.done == p.total) {
+		fmt.Fprintf(p.out, "assay run: %d/%d run (%d failed)\n", p.done, p.total, p.failed)
+		p.lastPrint, p.lastDone = time.Now(), p.done
+	}
+}
+
+func (p *progress) finish() {
+	if p.bar != nil {
+		_ = p.bar.Finish()
+	}
+}
+
+// followStream follows the batch on the event stream from the submission (seq) to its
+// batch.completed, whose sequence it answers. Any trouble with the stream is an error:
+// the caller then polls instead.
+func followStream(ctx context.Context, c *cliClient, appID, batchID string, seq uint64, p *progress) (uint64, error) {
+	after := uint64(0)
+	if seq > 0 {
+		after = seq - 1
+	}
+	q := url.Values{"app_id": {appID}, "types": {"batch.*"}, "after": {strconv.FormatUint(after, 10)}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/events?"+q.Encode(), nil)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Accept", "text/event-stream")
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+		return 0, fmt.Errorf("event stream: %s", resp.Status)
+	}
+	total, done, failed := 0, 0, 0
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 64<<20)
+	var id uint64
+	var data strings.Builder
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case line == "":
+			if data.Len() == 0 {
+				continue
+			}
+			var ev struct {
+				Type string
+				Data struct {
+					BatchID string `json:"batch_id"`
+					Outcome string
+					Cases   []json.RawMessage
+					Totals  struct{ Total int }
+				}
+			}
+			err := json.Unmarshal([]byte(data.String()), &ev)
+			data.Reset()
+			if err != nil || ev.Data.BatchID != batchID {
+				continue
+			}
+			switch ev.Type {
+			case "batch.submitted":
+				total = len(ev.Data.Cases)
+			case "batch.case_executed":
+				done++
+				if ev.Data.Outcome == "failed" || ev.Data.Outcome == "errored" {
+					failed++
+				}
+			case "batch.completed":
+				p.update(max(done, ev.Data.Totals.Total), max(total, ev.Data.Totals.Total), failed)
+				return id, nil
+			default:
+				continue
+			}
+			p.update(done, total, failed)
+		case strings.HasPrefix(line, ":"):
+		case strings.HasPrefix(line, "id:"):
+			if n, err := strconv.ParseUint(strings.TrimSpace(line[3:]), 10, 64); err == nil {
+				id = n
+			}
+		case strings.HasPrefix(line, "data:"):
+			if data.Len() > 0 {
+				data.WriteByte('\n')
+			}
+			data.WriteString(strings.TrimPrefix(line[5:], " "))
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return 0, err
+	}
+	return 0, errors.New("event stream ended before the batch completed")
+}
+
+// pollBatch polls the batch until it is no longer running; it answers the read side's
+// sequence at that moment.
+func pollBatch(ctx context.Context, c *cliClient, batchID string, interval time.Duration, p *progress) (uint64, error) {
+	for {
+		var b batchView
+		if err := c.json(ctx, http.MethodGet, "/batches/"+url.PathEscape(batchID), nil, &b); err != nil {
+			return 0, err
+		}
+		p.update(b.done(), b.Total, b.Failed+b.Errored)
+		if b.Status != "" && b.Status != "running" {
+			return c.seen, nil
+		}
+		if err := sleepCtx(ctx, interval); err != nil {
+			return 0, err
+		}
+	}
+}
+
+// JUnit XML: one testsuite per interface, one testcase per result.
+type junitSuites struct {
+	XMLName  xml.Name     `xml:"testsuites"`
+	Name     string       `xml:"name,attr"`
+	Tests    int          `xml:"tests,attr"`
+	Failures int          `xml:"failures,attr"`
+	Errors   int          `xml:"errors,attr"`
+	Skipped  int          `xml:"skipped,attr"`
+	Time     string       `xml:"time,attr"`
+	Suites   []junitSuite `xml:"testsuite"`
+}
+
+type junitSuite struct {
+	Name     string      `xml:"name,attr"`
+	ID       string      `xml:"id,attr"`
+	Tests    int         `xml:"tests,attr"`
+	Failures int         `xml:"failures,attr"`
+	Errors   int         `xml:"errors,attr"`
+	Skipped  int         `xml:"skipped,attr"`
+	Time     string      `xml:"time,attr"`
+	Cases    []junitCase `xml:"testcase"`
+}
+
+type junitCase struct {
+	Name      string        `xml:"name,attr"`
+	Classname string        `xml:"classname,attr"`
+	Time      string        `xml:"time,attr"`
+	Failure   *junitProblem `xml:"failure,omitempty"`
+	Error     *junitProblem `xml:"error,omitempty"`
+	Skipped   *junitProblem `xml:"skipped,omitempty"`
+}
+
+type junitProblem struct {
+	Message string `xml:"message,attr,omitempty"`
+	Type    string `xml:"type,attr,omitempty"`
+	Text    string `xml:",chardata"`
+}
+
+func seconds(ms float64) string { return strconv.FormatFloat(ms/1000, 'f', 3, 64) }
+
+func writeJUnit(path, batchID string, b batchView, results []cliResult, ifcs []cliInterface, names map[string]string) error {
+	label := map[string]string{}
+	var order []string
+	for _, i := range ifcs {
+		label[i.ID] = i.label()
+		if i.Name != "" && i.Name != i.label() {
+			label[i.ID] = i.label() + " (" + i.Name + ")"
+		}
+	}
+	suites := map[string]*junitSuite{}
+	ms := map[string]float64{}
+	for _, r := range results {
+		s := suites[r.InterfaceID]
+		if s == nil {
+			name := label[r.InterfaceID]
+			if name == "" {
+				name = r.InterfaceID
+			}
+			s = &junitSuite{Name: name, ID: r.InterfaceID}
+			suites[r.InterfaceID] = s
+			order = append(order, r.InterfaceID)
+		}
+		name := names[r.CaseID]
+		if name == "" {
+			name = r.CaseID
+		}
+		tc := junitCase{Name: name, Classname: s.Name, Time: seconds(r.DurationMS)}
+		msgs := r.messages()
+		switch r.Outcome {
+		case "failed":
+			tc.Failure = &junitProblem{Message: first(msgs), Type: "assertion", Text: strings.Join(msgs, "\n")}
+			s.Failures++
+		case "errored":
+			tc.Error = &junitProblem{Message: first(msgs), Type: "error", Text: strings.Join(msgs, "\n")}
+			s.Errors++
+		case "canceled":
+			tc.Skipped = &junitProblem{Message: "canceled"}
+			s.Skipped++
+		}
+		s.Tests++
+		ms[r.InterfaceID] += r.DurationMS
+		s.Cases = append(s.Cases, tc)
+	}
+	sort.SliceStable(order, func(i, j int) bool { return suites[order[i]].Name < suites[order[j]].Name })
+	doc := junitSuites{Name: "assay batch " + batchID, Time: seconds(float64(b.DurationMS))}
+	for _, id := range order {
+		s := suites[id]
+		s.Time = seconds(ms[id])
+		doc.Tests += s.Tests
+		doc.Failures += s.Failures
+		doc.Errors += s.Errors
+		doc.Skipped += s.Skipped
+		doc.Suites = append(doc.Suites, *s)
+	}
+	data, err := xml.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return err
+	}
+	data = append([]byte(xml.Header), append(data, '\n')...)
+	if dir := filepath.Dir(path); dir != "." {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+	}
+	return os.WriteFile(path, data, 0o644)
+}
+
+func first(s []string) string {
+	if len(s) == 0 {
+		return ""
+	}
+	return s[0]
+}
