@@ -405,8 +405,29 @@ func (i cliInterface) label() string {
 	return strings.ToUpper(i.Method) + " " + i.Path
 }
 
-// interfacesOf is an app's interfaces, or the one interface when id is an interface's.
+// interfacesOf is an app's interfaces, or the one interface when id is an interface's. The
+// read side may not have applied an import made a moment ago: an unknown id or an app with
+// no interface yet is asked again for a few seconds before it is an answer.
 func interfacesOf(ctx context.Context, c *cliClient, id string) ([]cliInterface, error) {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		ifcs, err := interfacesOnce(ctx, c, id)
+		if (err == nil && len(ifcs) > 0) || time.Now().After(deadline) || ctx.Err() != nil {
+			return ifcs, err
+		}
+		var ae *apiError
+		if err != nil && !(errors.As(err, &ae) && ae.status == http.StatusNotFound) && !strings.Contains(err.Error(), "neither") {
+			return nil, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+func interfacesOnce(ctx context.Context, c *cliClient, id string) ([]cliInterface, error) {
 	var ifcs []cliInterface
 	err := c.list(ctx, "/apps/"+url.PathEscape(id)+"/interfaces", &ifcs)
 	var ae *apiError
