@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -26,17 +27,23 @@ type CompleterConfig struct {
 // Completer sends batch.Complete once every case of a batch has a result, or at once when
 // the batch is canceled. It counts results in memory as the stream delivers them; a batch
 // first seen mid-way is initialised from the log once. Several replicas share the stream,
-// so each sees only some results: when its own count falls short, the replica holding the
-// batch's latest result asks the log for the exact count (one small request, not a load),
-// so the last result always completes the batch. A second Complete, from a redelivery or
-// another replica, is refused by the domain (or replayed: the command id is fixed per
-// batch), which is fine.
+// so each sees only some results: when its own count falls short, a replica asks the log
+// for the exact count, but only when the result in hand could be the batch's last one.
+// Each result is one stream message, so the results stored up to sequence s are at most
+// the exact count last learnt (at sequence k) plus s-k: until that bound reaches the total
+// no result can be the last, and no request is made. Each request narrows the bound, so a
+// batch costs a replica a few requests whatever its size, and the replica holding the last
+// result always asks, so the last result always completes the batch. A second Complete,
+// from a redelivery or another replica, is refused by the domain (or replayed: the command
+// id is fixed per batch), which is fine.
 type Completer struct {
-	cmd   *command.Handler
-	store *eventstore.Store
-	cfg   CompleterConfig
-	mu    sync.Mutex
-	cache *lru[*completeState]
+	cmd     *command.Handler
+	store   *eventstore.Store
+	cfg     CompleterConfig
+	mu      sync.Mutex
+	cache   *lru[*completeState]
+	stream  jetstream.Stream // the log's stream, looked up on the first count
+	lookups atomic.Int64
 }
 
 type completeState struct {
@@ -44,6 +51,19 @@ type completeState struct {
 	results  map[string]struct{}
 	canceled bool
 	done     bool // completed, or Complete sent
+	// known results were in the log when it was last asked (or the batch submitted) while
+	// handling the event at stream sequence seq: the results stored up to a sequence s > seq
+	// are at most known + s - seq.
+	known int
+	seq   uint64
+}
+
+// mayBeComplete says whether the results stored up to sequence s can number total.
+func (st *completeState) mayBeComplete(s uint64) bool {
+	if s <= st.seq {
+		return st.known >= st.total
+	}
+	return s-st.seq >= uint64(max(st.total-st.known, 0))
 }
 
 // NewCompleter builds a Completer; run it with its Reactor.
@@ -77,23 +97,32 @@ func (c *Completer) Handle(ctx context.Context, env domain.Envelope) error {
 	case batch.Submitted:
 		key := batchKey(e.AppID, e.BatchID)
 		if _, ok := c.cache.get(key); !ok {
-			c.cache.put(key, &completeState{total: len(e.Cases), results: map[string]struct{}{}})
+			c.cache.put(key, &completeState{total: len(e.Cases), results: map[string]struct{}{}, seq: env.Seq})
 		}
 	case batch.CaseExecuted:
-		st, err := c.state(ctx, e.AppID, e.BatchID)
+		st, err := c.state(ctx, e.AppID, e.BatchID, env.Seq)
 		if err != nil || st.done {
 			return err
 		}
 		st.results[e.CaseID] = struct{}{}
 		if len(st.results) < st.total && !st.canceled {
-			n, err := c.exactCount(ctx, e.AppID, e.BatchID, env.Seq)
-			if err != nil || n < st.total {
+			if !st.mayBeComplete(env.Seq) {
+				return nil // results are missing whatever other replicas saw
+			}
+			n, err := c.exactCount(ctx, e.AppID, e.BatchID)
+			if err != nil {
 				return err
+			}
+			if env.Seq > st.seq {
+				st.known, st.seq = n, env.Seq
+			}
+			if n < st.total {
+				return nil
 			}
 		}
 		return c.complete(ctx, st, env, e.BatchID)
 	case batch.CanceledEvent:
-		st, err := c.state(ctx, e.AppID, e.BatchID)
+		st, err := c.state(ctx, e.AppID, e.BatchID, env.Seq)
 		if err != nil || st.done {
 			return err
 		}
@@ -125,12 +154,14 @@ func (c *Completer) complete(ctx context.Context, st *completeState, cause domai
 	return fmt.Errorf("complete batch %s: %w", batchID, err)
 }
 
-// state is the cached count of a batch; a batch first seen mid-way is loaded once.
-func (c *Completer) state(ctx context.Context, appID, batchID string) (*completeState, error) {
+// state is the cached count of a batch; a batch first seen mid-way, by the event at stream
+// sequence seq, is loaded once.
+func (c *Completer) state(ctx context.Context, appID, batchID string, seq uint64) (*completeState, error) {
 	key := batchKey(appID, batchID)
 	if st, ok := c.cache.get(key); ok {
 		return st, nil
 	}
+	c.lookups.Add(1)
 	s, _, err := c.cmd.LoadBatch(ctx, batchID)
 	if err != nil {
 		return nil, err
@@ -139,7 +170,7 @@ func (c *Completer) state(ctx context.Context, appID, batchID string) (*complete
 		return nil, Permanent(fmt.Errorf("batch %s of app %s: an event without a submitted batch", batchID, appID))
 	}
 	st := &completeState{total: len(s.Cases), results: make(map[string]struct{}, len(s.Results)),
-		canceled: s.CancelRequested, done: s.Completed != nil}
+		canceled: s.CancelRequested, done: s.Completed != nil, known: len(s.Results), seq: seq}
 	for id := range s.Results {
 		st.results[id] = struct{}{}
 	}
@@ -147,28 +178,24 @@ func (c *Completer) state(ctx context.Context, appID, batchID string) (*complete
 	return st, nil
 }
 
-// exactCount is the number of results the log holds for the batch, asked only when the
-// result at seq is the batch's latest: whoever holds the last result of a batch counts
-// every result before it, and earlier results need no count. It returns 0 otherwise.
-func (c *Completer) exactCount(ctx context.Context, appID, batchID string, seq uint64) (int, error) {
-	filter := domain.ResultSubject(appID, batchID, "*")
-	last, err := c.store.LastSubjectSeq(ctx, filter)
-	if err != nil || last != seq {
-		return 0, err
+// exactCount is the number of results the log holds for the batch: one stream info
+// request with a subject filter, answered with the batch's result subjects (one message
+// each). Its State.NumSubjects counts every subject of the stream, not the filtered ones.
+func (c *Completer) exactCount(ctx context.Context, appID, batchID string) (int, error) {
+	c.lookups.Add(1)
+	if c.stream == nil {
+		s, err := c.store.JetStream().Stream(ctx, c.store.StreamName())
+		if err != nil {
+			return 0, fmt.Errorf("count results of batch %s: %w", batchID, err)
+		}
+		c.stream = s
 	}
-	// An ephemeral consumer's pending count is the number of matching messages: one
-	// request whatever the size of the batch (eventstore offers no Count yet).
-	js := c.store.JetStream()
-	cons, err := js.CreateConsumer(ctx, c.store.StreamName(), jetstream.ConsumerConfig{
-		FilterSubject: filter, AckPolicy: jetstream.AckNonePolicy, DeliverPolicy: jetstream.DeliverAllPolicy,
-		InactiveThreshold: 10 * time.Second, MemoryStorage: true, Replicas: 1,
-	})
+	info, err := c.stream.Info(ctx, jetstream.WithSubjectFilter(domain.ResultSubject(appID, batchID, "*")))
 	if err != nil {
 		return 0, fmt.Errorf("count results of batch %s: %w", batchID, err)
 	}
-	info := cons.CachedInfo()
-	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-	defer cancel()
-	_ = js.DeleteConsumer(dctx, c.store.StreamName(), info.Name)
-	return int(info.NumPending), nil
+	return len(info.State.Subjects), nil
 }
+
+// LogLookups is how many times c has asked the log about a batch (loads and counts).
+func (c *Completer) LogLookups() int64 { return c.lookups.Load() }
