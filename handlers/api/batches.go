@@ -3,6 +3,8 @@ package api
 import (
 	"context"
 	"net/http"
+	"slices"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -10,6 +12,7 @@ import (
 	"github.com/assay-dev/assay/domain/app"
 	"github.com/assay-dev/assay/domain/batch"
 	"github.com/assay-dev/assay/handlers/command"
+	"github.com/assay-dev/assay/projections/reports"
 )
 
 type batchBody struct {
@@ -152,11 +155,51 @@ func (s *Server) getAnalysis(c echo.Context) error {
 	return s.answer(c, a)
 }
 
-// getReport answers the report's metadata until the renderings exist (the reports issue).
+// getReport renders the batch's report from its events (html, json, junit, md: by
+// ?format, else by Accept); without either it answers the report's metadata. A batch has
+// a report once batch.report_generated was recorded.
 func (s *Server) getReport(c echo.Context) error {
-	r, err := s.deps.Tables.GetReport(c.Request().Context(), userOf(c), c.Param("batch_id"))
+	ctx := c.Request().Context()
+	r, err := s.deps.Tables.GetReport(ctx, userOf(c), c.Param("batch_id"))
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, r)
+	format := reportFormat(c)
+	if format == "" {
+		return c.JSON(http.StatusOK, r)
+	}
+	if !slices.Contains(reports.Formats, format) {
+		return invalidField("format", "must be html, json, junit or md")
+	}
+	b, err := s.deps.Tables.GetBatch(ctx, userOf(c), r.BatchID)
+	if err != nil {
+		return err
+	}
+	evs, _, err := s.deps.Commands.Store().Load(ctx, domain.BatchSubject(b.AppID, b.ID), domain.BatchTree(b.AppID, b.ID))
+	if err != nil {
+		return err
+	}
+	in, err := reports.FromEvents(evs)
+	if err != nil {
+		return err
+	}
+	body, ctype, err := reports.Render(in, format)
+	if err != nil {
+		return err
+	}
+	return c.Blob(http.StatusOK, ctype, body)
+}
+
+// reportFormat is ?format, else the first rendering Accept names ("" = the metadata).
+func reportFormat(c echo.Context) string {
+	if f := c.QueryParam("format"); f != "" {
+		return f
+	}
+	accept := c.Request().Header.Get(echo.HeaderAccept)
+	for _, m := range [][2]string{{"text/html", reports.HTML}, {"application/xml", reports.JUnit}, {"text/markdown", reports.Markdown}} {
+		if strings.Contains(accept, m[0]) {
+			return m[1]
+		}
+	}
+	return ""
 }

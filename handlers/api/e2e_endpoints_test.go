@@ -201,6 +201,15 @@ func testE2EEveryEndpointOn(t *testing.T, ts *testServer) {
 	if rep.BatchID != b.ID || rep.Revision != 1 || len(rep.Formats) != 1 {
 		t.Fatalf("GET report: %+v", rep)
 	}
+	for format, want := range map[string]string{"html": "<svg", "json": `assay.report/v1`, "junit": "<testsuites", "md": "|"} {
+		a := ts.send(e2eReq{method: "GET", path: "/api/v1/batches/" + b.ID + "/report?format=" + format, token: token})
+		if a.status != http.StatusOK || !strings.Contains(string(a.body), want) {
+			t.Fatalf("GET report?format=%s: %d %.300s", format, a.status, a.body)
+		}
+	}
+	if a := ts.send(e2eReq{method: "GET", path: "/api/v1/batches/" + b.ID + "/report?format=pdf", token: token}); a.status != http.StatusUnprocessableEntity {
+		t.Fatalf("GET report?format=pdf: %d", a.status)
+	}
 	n := ts.command("POST", "/api/v1/batches/"+b.ID+"/notifications", token, map[string]any{"emails": []string{"boss@example.com"}})
 	ts.get(&bt, token, "/api/v1/batches/"+b.ID, n.Seq)
 	if bt.Status != batch.StatusReported {

@@ -1,0 +1,129 @@
+package reports
+
+import (
+	"strconv"
+	"strings"
+)
+
+func renderMarkdown(r report) ([]byte, error) {
+	var b strings.Builder
+	w := func(s ...string) {
+		for _, x := range s {
+			b.WriteString(x)
+		}
+	}
+	w("# Batch ", md(r.BatchID), "\n\n")
+	w("| | |\n|---|---|\n")
+	w("| App | ", md(r.AppID), " |\n")
+	if r.Environment != "" {
+		w("| Environment | ", md(r.Environment), " |\n")
+	}
+	w("| Status | ", r.Status, " |\n")
+	w("| Total | ", strconv.Itoa(r.Totals.Total), " |\n")
+	w("| Passed | ", strconv.Itoa(r.Totals.Passed), " (", pct(r.Totals.Passed, r.Totals.Total), ") |\n")
+	w("| Failed | ", strconv.Itoa(r.Totals.Failed), " |\n")
+	w("| Errored | ", strconv.Itoa(r.Totals.Errored), " |\n")
+	w("| Canceled | ", strconv.Itoa(r.Totals.Canceled), " |\n")
+	if r.NotRun > 0 {
+		w("| Not run | ", strconv.Itoa(r.NotRun), " |\n")
+	}
+	if r.DurationMS > 0 {
+		w("| Duration | ", seconds(float64(r.DurationMS)), " s |\n")
+	}
+	if r.Latency != nil {
+		w("| Latency p50 / p95 / p99 | ", ms(r.Latency.P50), " / ", ms(r.Latency.P95), " / ", ms(r.Latency.P99), " ms |\n")
+	}
+	if r.Narrative != "" {
+		w("\n## Analysis\n\n", md(r.Narrative), "\n")
+	}
+
+	w("\n## Interfaces\n\n| Interface | Method | Path | Total | Passed | Failed | Errored | Canceled | Pass rate |\n")
+	w("|---|---|---|--:|--:|--:|--:|--:|--:|\n")
+	for _, i := range r.Interfaces {
+		t := i.Totals
+		w("| ", md(i.Name), " | ", md(i.Method), " | ", md(i.Path), " | ", strconv.Itoa(t.Total), " | ",
+			strconv.Itoa(t.Passed), " | ", strconv.Itoa(t.Failed), " | ", strconv.Itoa(t.Errored), " | ",
+			strconv.Itoa(t.Canceled), " | ", pct(t.Passed, t.Total), " |\n")
+	}
+
+	if len(r.Coverage) > 0 {
+		w("\n## Coverage\n\n| Item | Value |\n|---|---|\n")
+		for _, c := range r.Coverage {
+			w("| ", md(c.Key), " | ", md(c.Value), " |\n")
+		}
+	}
+
+	w("\n## Failures\n\n")
+	if len(r.Failures) == 0 {
+		w("None.\n")
+	}
+	for _, f := range r.Failures {
+		c := f.Case
+		w("### ", md(c.Name), " (", c.Outcome, ")\n\n")
+		w("- Interface: ", md(suiteName(f.Interface.Method, f.Interface.Path, f.Interface.Name)), "\n")
+		w("- Case: ", md(c.ID), "\n")
+		w("- Status: ", strconv.Itoa(c.StatusCode), ", ", ms(c.DurationMS), " ms\n")
+		if c.Error != "" {
+			w("- Error: ", md(c.Error), "\n")
+		}
+		for _, a := range c.FailedAssertions {
+			w("- Assertion failed: ", md(assertionLine(a)), "\n")
+		}
+		w("\nRequest:\n\n", fence(requestText(c.Request)), "\n")
+		w("Response:\n\n", fence(responseText(c.Response)), "\n")
+	}
+	return []byte(b.String()), nil
+}
+
+var mdEscaper = strings.NewReplacer(
+	"&", "&amp;", "<", "&lt;", ">", "&gt;", "|", "\\|", "\\", "\\\\", "`", "\\`", "*", "\\*",
+	"_", "\\_", "[", "\\[", "]", "\\]", "#", "\\#", "\r\n", " ", "\n", " ", "\r", " ")
+
+// md escapes text for a Markdown line or table cell; raw HTML never passes through.
+func md(s string) string { return mdEscaper.Replace(s) }
+
+// fence puts text in a fenced code block longer than any backtick run inside it.
+func fence(s string) string {
+	longest, run := 0, 0
+	for _, r := range s {
+		if r == '`' {
+			run++
+			longest = max(longest, run)
+		} else {
+			run = 0
+		}
+	}
+	f := strings.Repeat("`", max(3, longest+1))
+	s = strings.TrimRight(s, "\n")
+	return f + "\n" + s + "\n" + f + "\n"
+}
+
+func requestText(q request) string {
+	var b strings.Builder
+	b.WriteString(q.Method + " " + q.URL + "\n")
+	for _, h := range q.Headers {
+		b.WriteString(h.Name + ": " + h.Value + "\n")
+	}
+	if q.Body != "" {
+		b.WriteString("\n" + q.Body + "\n")
+	}
+	if q.BodyTruncated {
+		b.WriteString("[body truncated]\n")
+	}
+	return b.String()
+}
+
+func responseText(p response) string {
+	var b strings.Builder
+	b.WriteString("HTTP " + strconv.Itoa(p.Status) + "\n")
+	for _, h := range p.Headers {
+		b.WriteString(h.Name + ": " + h.Value + "\n")
+	}
+	if p.Body != "" {
+		b.WriteString("\n" + p.Body + "\n")
+	}
+	if p.BodyTruncated {
+		b.WriteString("[body truncated]\n")
+	}
+	return b.String()
+}
