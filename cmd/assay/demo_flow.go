@@ -138,8 +138,51 @@ func runDemoFlow(ctx context.Context, opt demoOptions, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	printDemoSummary(out, opt, st, batchID, b, caught)
+	report, err := saveReport(c, opt.dataDir, batchID)
+	if err != nil {
+		report = "not ready: " + err.Error()
+	}
+	printDemoSummary(out, opt, st, batchID, b, caught, report)
 	return nil
+}
+
+// saveReport waits (bounded) until the batch is analysed and reported, then writes its
+// HTML report, a self-contained page, under the data directory.
+func saveReport(c *apiClient, dataDir, batchID string) (string, error) {
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		var b batchView
+		if _, err := c.do("GET", "/batches/"+batchID, nil, &b); err != nil {
+			return "", err
+		}
+		if b.Status == "reported" {
+			break
+		}
+		if time.Now().After(deadline) {
+			return "", fmt.Errorf("batch %s is still %s", batchID, b.Status)
+		}
+		if err := c.sleep(100 * time.Millisecond); err != nil {
+			return "", err
+		}
+	}
+	req, err := http.NewRequestWithContext(c.ctx, "GET", c.base+"/batches/"+batchID+"/report?format=html", nil)
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	page, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("GET the report: %d %v", resp.StatusCode, err)
+	}
+	path := filepath.Join(dataDir, "reports", batchID+".html")
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return "", err
+	}
+	return path, os.WriteFile(path, page, 0o644)
 }
 
 func generateDemoCases(c *apiClient, opt demoOptions, ids []string, out io.Writer) error {
@@ -298,7 +341,7 @@ func findPlantedBugs(c *apiClient, appID, batchID string) ([]bugFinding, error) 
 	return out, nil
 }
 
-func printDemoSummary(out io.Writer, opt demoOptions, st demoState, batchID string, b batchView, found []bugFinding) {
+func printDemoSummary(out io.Writer, opt demoOptions, st demoState, batchID string, b batchView, found []bugFinding, report string) {
 	var w bytes.Buffer // one write, so the summary is not interleaved with log lines
 	caught := 0
 	for _, f := range found {
@@ -318,7 +361,7 @@ func printDemoSummary(out io.Writer, opt demoOptions, st demoState, batchID stri
 		fmt.Fprintf(&w, "  [caught] %s — %s %s: %s\n           by case %q (%s): %s\n",
 			f.bug.ID, f.bug.Method, f.bug.Path, f.bug.Description, f.name, f.bug.Check, f.message)
 	}
-	fmt.Fprintf(&w, "assay demo: report: not built yet (issue 6)\n")
+	fmt.Fprintf(&w, "assay demo: report: %s\n", report)
 	fmt.Fprintf(&w, "assay demo: open (log in as %s, password in %s):\n", st.Email, filepath.Join(opt.dataDir, demoStateFile))
 	fmt.Fprintf(&w, "  API           %s\n", api)
 	fmt.Fprintf(&w, "  the batch     %s/batches/%s  (failures: %s/batches/%s/results?outcome=failed)\n", api, batchID, api, batchID)

@@ -73,7 +73,7 @@ func TestDemoFindsEveryPlantedBugAndReusesItsData(t *testing.T) {
 			t.Errorf("planted bug %s not caught:\n%s", bug.ID, first)
 		}
 	}
-	if !strings.Contains(first, "imported the demo target's OpenAPI document") || !strings.Contains(first, "report: not built yet (issue 6)") {
+	if !strings.Contains(first, "imported the demo target's OpenAPI document") || !strings.Contains(first, "assay demo: report: "+filepath.Join(dir, "reports")) {
 		t.Errorf("first start:\n%s", first)
 	}
 	if t.Failed() {

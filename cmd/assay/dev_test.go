@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 )
@@ -101,12 +102,26 @@ func TestDevRunsABatchEndToEnd(t *testing.T) {
 		Latency               map[string]float64 `json:"latency_ms"`
 	}
 	deadline := time.Now().Add(60 * time.Second)
-	for got.Status != "completed" && time.Now().Before(deadline) {
+	for got.Status != "reported" && time.Now().Before(deadline) { // completed → analyzed → reported
 		c.call("GET", fmt.Sprintf("/batches/%s?min_seq=%d", bat.ID, bat.Seq), nil, &got)
 		time.Sleep(50 * time.Millisecond) // polling the API as a client would
 	}
-	if got.Status != "completed" || got.Total != 3 || got.Passed != 2 || got.Failed != 1 {
-		t.Fatalf("batch = %+v, want completed with 2 passed and 1 failed", got)
+	if got.Status != "reported" || got.Total != 3 || got.Passed != 2 || got.Failed != 1 {
+		t.Fatalf("batch = %+v, want reported with 2 passed and 1 failed", got)
+	}
+	var analysis struct {
+		Narrator string
+		Analysis struct {
+			Totals struct{ Passed, Failed int }
+		}
+	}
+	c.call("GET", "/batches/"+bat.ID+"/analysis", nil, &analysis)
+	if analysis.Narrator != "rules" || analysis.Analysis.Totals.Passed != 2 || analysis.Analysis.Totals.Failed != 1 {
+		t.Fatalf("analysis = %+v", analysis)
+	}
+	html := c.raw("/batches/" + bat.ID + "/report?format=html")
+	if !strings.Contains(html, "<svg") || strings.Contains(html, "<script") {
+		t.Fatalf("the HTML report is not a self-contained page: %.300s", html)
 	}
 }
 
@@ -124,6 +139,23 @@ func (c *client) waitUp() {
 		}
 	}
 	c.t.Fatal("the API did not come up")
+}
+
+// raw is a GET's body as text.
+func (c *client) raw(path string) string {
+	c.t.Helper()
+	req, _ := http.NewRequest("GET", c.base+path, nil)
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		c.t.Fatalf("GET %s: %d %s", path, resp.StatusCode, b)
+	}
+	return string(b)
 }
 
 func (c *client) call(method, path string, body, into any) {

@@ -15,7 +15,8 @@ import (
 	"github.com/assay-dev/assay/handlers/reactor"
 )
 
-// runReact runs the reactors (generate, dispatch, complete) until ctx ends: `assay react`.
+// runReact runs the reactors (generate, dispatch, complete, analyse, report) until ctx ends:
+// `assay react`.
 func runReact(ctx context.Context, cfg Config, _ []string, out io.Writer) error {
 	log := newLogger(cfg, out)
 	store, closeStore, err := openStore(ctx, cfg, log)
@@ -65,8 +66,17 @@ func startReactors(ctx context.Context, store *eventstore.Store, reg prometheus.
 	if err != nil {
 		return nil, err
 	}
+	analyze, err := reactor.NewAnalyzer(handler, reactor.AnalyzerConfig{}).Reactor(reactor.Config{}, log, reg)
+	if err != nil {
+		return nil, err
+	}
+	report, err := reactor.NewReporter(handler).Reactor(reactor.Config{}, log, reg)
+	if err != nil {
+		return nil, err
+	}
 	rs := &reactors{}
-	for name, r := range map[string]*reactor.Reactor{"dispatch": dispatch, "complete": complete, "generate": generate} {
+	for name, r := range map[string]*reactor.Reactor{"dispatch": dispatch, "complete": complete, "generate": generate,
+		"analyze": analyze, "report": report} {
 		rs.wg.Go(func() {
 			if err := r.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 				rs.mu.Lock()
