@@ -165,6 +165,10 @@ func (c *cliClient) send(ctx context.Context, method, path, contentType string, 
 		if resp.StatusCode >= 300 {
 			return problem(method, path, resp.StatusCode, data)
 		}
+		if raw, ok := into.(*[]byte); ok { // a rendering, not JSON
+			*raw = data
+			return nil
+		}
 		if into != nil {
 			if err := json.Unmarshal(data, into); err != nil {
 				return fmt.Errorf("%s %s: unexpected answer: %w", method, path, err)

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"encoding/xml"
 	"errors"
 	"flag"
 	"fmt"
@@ -13,7 +12,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -154,7 +152,7 @@ func runBatch(ctx context.Context, c *cliClient, o runOptions, out io.Writer) er
 	}
 	printFailures(out, results, ifcs, names)
 	if o.junit != "" {
-		if err := writeJUnit(o.junit, sub.ID, b, results, ifcs, names); err != nil {
+		if err := writeJUnit(ctx, c, sub.ID, o.junit); err != nil {
 			return cliFail(fmt.Errorf("write %s: %w", o.junit, err))
 		}
 		fmt.Fprintf(out, "assay run: JUnit XML written to %s\n", o.junit)
@@ -357,116 +355,32 @@ func pollBatch(ctx context.Context, c *cliClient, batchID string, interval time.
 	}
 }
 
-// JUnit XML: one testsuite per interface, one testcase per result.
-type junitSuites struct {
-	XMLName  xml.Name     `xml:"testsuites"`
-	Name     string       `xml:"name,attr"`
-	Tests    int          `xml:"tests,attr"`
-	Failures int          `xml:"failures,attr"`
-	Errors   int          `xml:"errors,attr"`
-	Skipped  int          `xml:"skipped,attr"`
-	Time     string       `xml:"time,attr"`
-	Suites   []junitSuite `xml:"testsuite"`
-}
-
-type junitSuite struct {
-	Name     string      `xml:"name,attr"`
-	ID       string      `xml:"id,attr"`
-	Tests    int         `xml:"tests,attr"`
-	Failures int         `xml:"failures,attr"`
-	Errors   int         `xml:"errors,attr"`
-	Skipped  int         `xml:"skipped,attr"`
-	Time     string      `xml:"time,attr"`
-	Cases    []junitCase `xml:"testcase"`
-}
-
-type junitCase struct {
-	Name      string        `xml:"name,attr"`
-	Classname string        `xml:"classname,attr"`
-	Time      string        `xml:"time,attr"`
-	Failure   *junitProblem `xml:"failure,omitempty"`
-	Error     *junitProblem `xml:"error,omitempty"`
-	Skipped   *junitProblem `xml:"skipped,omitempty"`
-}
-
-type junitProblem struct {
-	Message string `xml:"message,attr,omitempty"`
-	Type    string `xml:"type,attr,omitempty"`
-	Text    string `xml:",chardata"`
-}
-
-func seconds(ms float64) string { return strconv.FormatFloat(ms/1000, 'f', 3, 64) }
-
-func writeJUnit(path, batchID string, b batchView, results []cliResult, ifcs []cliInterface, names map[string]string) error {
-	label := map[string]string{}
-	var order []string
-	for _, i := range ifcs {
-		label[i.ID] = i.label()
-		if i.Name != "" && i.Name != i.label() {
-			label[i.ID] = i.label() + " (" + i.Name + ")"
+// writeJUnit saves the server's JUnit rendering of the batch's report — the document
+// GET /batches/{id}/report?format=junit serves — once the batch is reported.
+func writeJUnit(ctx context.Context, c *cliClient, batchID, path string) error {
+	for deadline := time.Now().Add(time.Minute); ; {
+		var b batchView
+		if err := c.json(ctx, http.MethodGet, "/batches/"+url.PathEscape(batchID), nil, &b); err != nil {
+			return err
+		}
+		if b.Status == "reported" {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("batch %s is still %s after a minute: are the reactors running (assay react)?", batchID, b.Status)
+		}
+		if err := sleepCtx(ctx, 200*time.Millisecond); err != nil {
+			return err
 		}
 	}
-	suites := map[string]*junitSuite{}
-	ms := map[string]float64{}
-	for _, r := range results {
-		s := suites[r.InterfaceID]
-		if s == nil {
-			name := label[r.InterfaceID]
-			if name == "" {
-				name = r.InterfaceID
-			}
-			s = &junitSuite{Name: name, ID: r.InterfaceID}
-			suites[r.InterfaceID] = s
-			order = append(order, r.InterfaceID)
-		}
-		name := names[r.CaseID]
-		if name == "" {
-			name = r.CaseID
-		}
-		tc := junitCase{Name: name, Classname: s.Name, Time: seconds(r.DurationMS)}
-		msgs := r.messages()
-		switch r.Outcome {
-		case "failed":
-			tc.Failure = &junitProblem{Message: first(msgs), Type: "assertion", Text: strings.Join(msgs, "\n")}
-			s.Failures++
-		case "errored":
-			tc.Error = &junitProblem{Message: first(msgs), Type: "error", Text: strings.Join(msgs, "\n")}
-			s.Errors++
-		case "canceled":
-			tc.Skipped = &junitProblem{Message: "canceled"}
-			s.Skipped++
-		}
-		s.Tests++
-		ms[r.InterfaceID] += r.DurationMS
-		s.Cases = append(s.Cases, tc)
-	}
-	sort.SliceStable(order, func(i, j int) bool { return suites[order[i]].Name < suites[order[j]].Name })
-	doc := junitSuites{Name: "assay batch " + batchID, Time: seconds(float64(b.DurationMS))}
-	for _, id := range order {
-		s := suites[id]
-		s.Time = seconds(ms[id])
-		doc.Tests += s.Tests
-		doc.Failures += s.Failures
-		doc.Errors += s.Errors
-		doc.Skipped += s.Skipped
-		doc.Suites = append(doc.Suites, *s)
-	}
-	data, err := xml.MarshalIndent(doc, "", "  ")
-	if err != nil {
+	var data []byte
+	if err := c.send(ctx, http.MethodGet, "/batches/"+url.PathEscape(batchID)+"/report?format=junit", "", nil, &data); err != nil {
 		return err
 	}
-	data = append([]byte(xml.Header), append(data, '\n')...)
 	if dir := filepath.Dir(path); dir != "." {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return err
 		}
 	}
 	return os.WriteFile(path, data, 0o644)
-}
-
-func first(s []string) string {
-	if len(s) == 0 {
-		return ""
-	}
-	return s[0]
 }
