@@ -1,102 +1,13 @@
 package runner
 
 import (
-	"net"
-	"strconv"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
-
-	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/assay-dev/assay/bridge"
 	"github.com/assay-dev/assay/deploy/local/testenv"
 	"github.com/assay-dev/assay/domain/batch"
 )
-
-// holdProxy forwards TCP connections to RabbitMQ. While held, nothing goes from the
-// server to the client (publisher confirms included) while the client's frames still
-// reach the server; cut closes every connection and refuses new ones.
-type holdProxy struct {
-	ln     net.Listener
-	target string
-	held   atomic.Bool
-	closed atomic.Bool
-	mu     sync.Mutex
-	conns  []net.Conn
-	wg     sync.WaitGroup
-}
-
-func newHoldProxy(t *testing.T, url string) (*holdProxy, string) {
-	t.Helper()
-	uri, err := amqp.ParseURI(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &holdProxy{ln: ln, target: net.JoinHostPort(uri.Host, strconv.Itoa(uri.Port))}
-	p.wg.Go(p.accept)
-	t.Cleanup(func() { p.cut(); p.wg.Wait() })
-	uri.Host, uri.Port = "127.0.0.1", ln.Addr().(*net.TCPAddr).Port
-	return p, uri.String()
-}
-
-func (p *holdProxy) accept() {
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		if p.closed.Load() {
-			_ = c.Close()
-			continue
-		}
-		s, err := net.Dial("tcp", p.target)
-		if err != nil {
-			_ = c.Close()
-			continue
-		}
-		p.mu.Lock()
-		p.conns = append(p.conns, c, s)
-		p.mu.Unlock()
-		p.wg.Go(func() { p.pipe(s, c, false) })
-		p.wg.Go(func() { p.pipe(c, s, true) })
-	}
-}
-
-func (p *holdProxy) pipe(dst, src net.Conn, holdable bool) {
-	defer func() { _ = dst.Close(); _ = src.Close() }()
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := src.Read(buf)
-		for holdable && p.held.Load() && !p.closed.Load() {
-			time.Sleep(5 * time.Millisecond)
-		}
-		if n > 0 && !p.closed.Load() {
-			if _, werr := dst.Write(buf[:n]); werr != nil {
-				return
-			}
-		}
-		if err != nil || p.closed.Load() {
-			return
-		}
-	}
-}
-
-func (p *holdProxy) cut() {
-	p.closed.Store(true)
-	_ = p.ln.Close()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, c := range p.conns {
-		_ = c.Close()
-	}
-	p.conns = nil
-}
 
 // A bridge killed after publishing to RabbitMQ and before acking on JetStream: RabbitMQ
 // holds those requests, JetStream redelivers them to the next bridge, which publishes
@@ -110,7 +21,7 @@ func TestE2EBridgeKilledBeforeAck(t *testing.T) {
 	)
 	url := testenv.AMQPURL(t)
 	top := amqpTopology(t, url, bridge.DefaultDeliveryLimit)
-	px, purl := newHoldProxy(t, url)
+	px, purl := testenv.NewAMQPProxy(t, url)
 	e := newE2E(t, 0)
 	// The doomed bridge has a log connection of its own, closed to kill it. Opened before
 	// any consumer exists: nats-server races a stream update with a consumer's creation.
@@ -131,13 +42,14 @@ func TestE2EBridgeKilledBeforeAck(t *testing.T) {
 	eventually(t, 10*time.Second, "the doomed bridge connected", func() bool { return doomed.Ready() == nil })
 	// From now on the doomed bridge's publications reach RabbitMQ, their confirmations
 	// never reach it: it fills its window and waits.
-	px.held.Store(true)
+	px.Hold(true)
 	e.submit(submittedTo(rec, "app-1", "b-bridge", okCases(n), batch.Settings{Concurrency: 32}))
 	eventually(t, 20*time.Second, "the doomed bridge's window full", func() bool { return doomed.Stats().Published >= window })
 	eventually(t, 20*time.Second, "its publications on the queue", func() bool { return queueDepth(t, url, top.Queue) == window })
 	// Killed: no ack or nak reaches the log, the AMQP connection drops.
 	doomedConn.Close()
-	px.cut()
+	px.Refuse(true)
+	px.Cut()
 	stopDoomed()
 	killedAt := doomed.Stats()
 	if killedAt.Confirmed != 0 {

@@ -2,12 +2,12 @@ package testenv
 
 import (
 	"fmt"
-	"io"
 	"net"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 )
@@ -21,6 +21,7 @@ type Proxy struct {
 	conns  []net.Conn
 	wg     sync.WaitGroup
 	refuse atomic.Bool // drop new connections at once
+	held   atomic.Bool // hold back what the server sends (the client's frames still go through)
 }
 
 // NewAMQPProxy starts a proxy to the server of an AMQP URL and returns it with the URL
@@ -64,10 +65,34 @@ func (p *Proxy) accept() {
 		p.mu.Lock()
 		p.conns = append(p.conns, c, s)
 		p.mu.Unlock()
-		p.wg.Go(func() { _, _ = io.Copy(s, c); _ = s.Close(); _ = c.Close() })
-		p.wg.Go(func() { _, _ = io.Copy(c, s); _ = s.Close(); _ = c.Close() })
+		p.wg.Go(func() { p.pipe(s, c, false) })
+		p.wg.Go(func() { p.pipe(c, s, true) })
 	}
 }
+
+// pipe copies src to dst; the server-to-client direction waits while the proxy is held.
+func (p *Proxy) pipe(dst, src net.Conn, fromServer bool) {
+	defer func() { _ = dst.Close(); _ = src.Close() }()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		for fromServer && p.held.Load() && !p.refuse.Load() {
+			time.Sleep(5 * time.Millisecond)
+		}
+		if n > 0 {
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// Hold keeps what the server sends (publisher confirms included) from reaching the
+// client while on, as a broker that stopped answering would.
+func (p *Proxy) Hold(on bool) { p.held.Store(on) }
 
 // Refuse makes the proxy drop new connections at once (on) or forward them again (off).
 func (p *Proxy) Refuse(on bool) { p.refuse.Store(on) }
