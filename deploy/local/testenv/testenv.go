@@ -47,10 +47,25 @@ func RedisURL(tb testing.TB) string {
 	return lookup(tb, EnvRedisURL, "Redis")
 }
 
-// AMQPURL returns the URL of the test RabbitMQ server.
+// AMQPURL returns the URL of the test RabbitMQ server, and holds the server (shared with
+// the other tests using it, in this process and in others) until the test ends, so that
+// no restart (RestartRabbitMQ) happens meanwhile. Call it before registering the
+// cleanups that still use the server: it releases the server after them.
 func AMQPURL(tb testing.TB) string {
 	tb.Helper()
-	return lookup(tb, EnvAMQPURL, "RabbitMQ")
+	url := lookup(tb, EnvAMQPURL, "RabbitMQ")
+	holdBroker(tb, false)
+	return url
+}
+
+// ExclusiveAMQPURL is AMQPURL for a test that restarts the server: it holds the server
+// alone until the test ends, waiting first (up to 5 minutes, logged) for the tests
+// holding it to end; tests that start meanwhile wait for this one.
+func ExclusiveAMQPURL(tb testing.TB) string {
+	tb.Helper()
+	url := lookup(tb, EnvAMQPURL, "RabbitMQ")
+	holdBroker(tb, true)
+	return url
 }
 
 func lookup(tb testing.TB, key, server string) string {
@@ -120,11 +135,13 @@ func execAdmin(dsn, stmt string) error {
 
 // RestartRabbitMQ stops and starts the test RabbitMQ server (deploy/local/services.sh restart
 // rabbitmq) and returns when it accepts connections again, typically 5-10 s later. It works only
-// on a server that services.sh started itself; it fails the test otherwise. Other packages' tests
-// that use RabbitMQ at the same moment (go test runs packages in parallel) see the restart too.
+// on a server that services.sh started itself; it fails the test otherwise. The test holds the
+// server alone meanwhile (ExclusiveAMQPURL, called here if the test did not): the other tests
+// using it, in any process, are waited for and wait. A test that called AMQPURL cannot restart
+// the server (it would wait for itself): it fails; call ExclusiveAMQPURL instead.
 func RestartRabbitMQ(tb testing.TB) {
 	tb.Helper()
-	AMQPURL(tb) // skips (or fails under CI) without a server
+	ExclusiveAMQPURL(tb) // skips (or fails under CI) without a server
 	script, err := servicesScript()
 	if err != nil {
 		tb.Fatalf("testenv: %v", err)
