@@ -33,6 +33,7 @@ func commands() []command {
 		{name: "bridge", summary: "republish execution requests from the log onto RabbitMQ", example: "ASSAY_AMQP_URL=amqp://guest:guest@127.0.0.1:5672/ assay bridge", setup: plain(runBridge)},
 		{name: "migrate", summary: "apply the database migrations", example: "ASSAY_MYSQL_DSN='u:p@tcp(127.0.0.1:3306)/assay' assay migrate", setup: plain(runMigrate)},
 		{name: "projections", summary: "status | rebuild [--projection NAME] [--to-seq N] | skip NAME SEQ", example: "assay projections rebuild --projection tables", setup: projectionsCommand},
+		{name: "reports", summary: "rebuild <batch> [--as-of SEQ|TIME]: render a batch's report again from the log", example: "assay reports rebuild 01J9ZBATCH --as-of 2026-11-26T03:00:00Z --format html --out ./reports", setup: reportsCommand},
 		{name: "login", summary: "log in to an assay server and print a token", example: "export ASSAY_TOKEN=$(echo \"$PASSWORD\" | assay login --server https://assay.example.com --email me@example.com --password-stdin)", setup: loginCommand},
 		{name: "apps", summary: "list your apps: id, name, default environment", example: "ASSAY_SERVER=https://assay.example.com ASSAY_TOKEN=... assay apps", setup: plain(runApps)},
 		{name: "import", summary: "import an OpenAPI document (YAML or JSON) or Postman collection into an app", example: "assay import 01J9ZAPP openapi.yaml", setup: plain(runImport)},
