@@ -13,6 +13,7 @@ import (
 
 	"github.com/assay-dev/assay/domain/assert"
 	"github.com/assay-dev/assay/domain/batch"
+	"github.com/assay-dev/assay/domain/iface"
 	"github.com/assay-dev/assay/domain/testcase"
 )
 
@@ -31,6 +32,9 @@ type BatchHistory struct {
 	Submitted batch.Submitted
 	Results   []batch.CaseExecuted
 	Completed batch.Completed
+	// Definitions are the batch's interfaces as defined at the versions it froze, by
+	// interface id; parameter coverage is measured for those known here.
+	Definitions map[string]iface.Definition
 }
 
 // Totals count outcomes; rates are shares of Total, rounded to 4 decimals.
@@ -65,11 +69,12 @@ type Interface struct {
 // Cluster groups failed and errored cases of one interface by their first failed check and
 // status (0: no response).
 type Cluster struct {
-	InterfaceID string   `json:"interface_id"`
-	Check       string   `json:"check"`
-	Status      int      `json:"status"`
-	Count       int      `json:"count"`
-	CaseIDs     []string `json:"case_ids"`
+	InterfaceID string     `json:"interface_id"`
+	Check       string     `json:"check"`
+	Status      int        `json:"status"`
+	Count       int        `json:"count"`
+	CaseIDs     []string   `json:"case_ids"`
+	Hypothesis  Hypothesis `json:"hypothesis"`
 }
 
 // Regression is a case that passed in the previous batch that ran it and fails or errors now.
@@ -88,18 +93,26 @@ type Flaky struct {
 }
 
 // InterfaceCoverage is how much of one interface the batch exercised. Shares are null when
-// there is nothing to divide by.
+// there is nothing to divide by. Classes count the case classes the interface's cases have;
+// cells count parameter × applicable class pairs exercised by cases that ran, measured
+// against the interface's definition (DefinitionKnown false: not measured).
 type InterfaceCoverage struct {
-	InterfaceID           string   `json:"interface_id"`
-	ClassesExercised      int      `json:"classes_exercised"`
-	ClassesPossible       int      `json:"classes_possible"`
-	StatusesObserved      []string `json:"statuses_observed"`
-	StatusesDocumented    []string `json:"statuses_documented"`
-	StatusesCovered       int      `json:"statuses_covered"`
-	StatusCoverage        *float64 `json:"status_coverage"`
-	SchemaChecked         int      `json:"schema_checked"`
-	SchemaConforming      int      `json:"schema_conforming"`
-	SchemaConformingShare *float64 `json:"schema_conforming_share"`
+	InterfaceID           string              `json:"interface_id"`
+	ClassesExercised      int                 `json:"classes_exercised"`
+	ClassesPossible       int                 `json:"classes_possible"`
+	DefinitionKnown       bool                `json:"definition_known"`
+	Parameters            []ParameterCoverage `json:"parameters"`
+	CellsExercised        int                 `json:"cells_exercised"`
+	CellsPossible         int                 `json:"cells_possible"`
+	CellCoverage          *float64            `json:"cell_coverage"`
+	UnattributedCases     []string            `json:"unattributed_cases"`
+	StatusesObserved      []string            `json:"statuses_observed"`
+	StatusesDocumented    []string            `json:"statuses_documented"`
+	StatusesCovered       int                 `json:"statuses_covered"`
+	StatusCoverage        *float64            `json:"status_coverage"`
+	SchemaChecked         int                 `json:"schema_checked"`
+	SchemaConforming      int                 `json:"schema_conforming"`
+	SchemaConformingShare *float64            `json:"schema_conforming_share"`
 }
 
 // CoverageTotals sum the interfaces' coverage over the app's batch.
@@ -108,6 +121,10 @@ type CoverageTotals struct {
 	ClassesExercised      int      `json:"classes_exercised"`
 	ClassesPossible       int      `json:"classes_possible"`
 	ClassCoverage         *float64 `json:"class_coverage"`
+	Parameters            int      `json:"parameters"`
+	CellsExercised        int      `json:"cells_exercised"`
+	CellsPossible         int      `json:"cells_possible"`
+	CellCoverage          *float64 `json:"cell_coverage"`
 	StatusesCovered       int      `json:"statuses_covered"`
 	StatusesDocumented    int      `json:"statuses_documented"`
 	StatusCoverage        *float64 `json:"status_coverage"`
@@ -136,7 +153,11 @@ type Analysis struct {
 	Flaky           []Flaky      `json:"flaky"`
 	Coverage        Coverage     `json:"coverage"`
 	Narrative       string       `json:"narrative"`
-	Narrator        string       `json:"narrator"`
+	Narrator        string       `json:"narrator"` // NarratorRules or NarratorLLM
+	// NarratorModel is the model that wrote an llm narrative; NarratorFallback why the rules
+	// wrote it though a model was configured (empty when none was, or the model did).
+	NarratorModel    string `json:"narrator_model,omitempty"`
+	NarratorFallback string `json:"narrator_fallback,omitempty"`
 }
 
 // PossibleClasses are the classes casegen can produce: every class but custom.
@@ -185,11 +206,18 @@ func Analyze(current BatchHistory, previous []BatchHistory) Analysis {
 		r := refs[id]
 		t, l := count(casesOf[id], results)
 		a.Interfaces = append(a.Interfaces, Interface{InterfaceID: id, Name: r.Name, Method: r.Method, Path: r.Path, Totals: t, Latency: l})
-		a.Coverage.Interfaces = append(a.Coverage.Interfaces, coverage(r, casesOf[id], results))
+		var def *iface.Definition
+		if d, ok := current.Definitions[id]; ok {
+			def = &d
+		}
+		a.Coverage.Interfaces = append(a.Coverage.Interfaces, coverage(r, def, casesOf[id], results))
 	}
 	a.Coverage.Totals = coverageTotals(a.Coverage.Interfaces)
 	a.Clusters = clusters(sub.Cases, results)
 	a.Regressions, a.Flaky = history(current, results, previous)
+	for i := range a.Clusters {
+		a.Clusters[i].Hypothesis = RuleHypothesis(a.Clusters[i], casesOf[a.Clusters[i].InterfaceID])
+	}
 	a.Narrative = Narrate(a)
 	return a
 }
@@ -353,56 +381,6 @@ func history(current BatchHistory, results map[string]batch.CaseExecuted, previo
 		slices.CompactFunc(flaky, func(a, b Flaky) bool { return a.CaseID == b.CaseID })
 }
 
-func coverage(ref batch.InterfaceRef, cases []testcase.Case, results map[string]batch.CaseExecuted) InterfaceCoverage {
-	cov := InterfaceCoverage{InterfaceID: ref.ID, ClassesPossible: len(PossibleClasses),
-		StatusesObserved: []string{}, StatusesDocumented: []string{}}
-	classes := map[string]bool{}
-	observed := map[int]bool{}
-	for _, c := range cases {
-		if slices.Contains(PossibleClasses, c.Class) {
-			classes[c.Class] = true
-		}
-		r, o := outcome(results, c.ID)
-		if o == batch.Canceled {
-			continue
-		}
-		if r.StatusCode > 0 {
-			observed[r.StatusCode] = true
-		}
-		for _, ev := range r.Assertions {
-			if ev.Target != schemaTarget || ev.Error != "" || (ev.Passed && strings.HasPrefix(ev.Message, skippedMark)) {
-				continue
-			}
-			cov.SchemaChecked++
-			if ev.Passed {
-				cov.SchemaConforming++
-			}
-			break
-		}
-	}
-	cov.ClassesExercised = len(classes)
-	codes := make([]int, 0, len(observed))
-	for s := range observed {
-		codes = append(codes, s)
-	}
-	slices.Sort(codes)
-	for _, s := range codes {
-		cov.StatusesObserved = append(cov.StatusesObserved, strconv.Itoa(s))
-	}
-	for k := range ref.Responses {
-		cov.StatusesDocumented = append(cov.StatusesDocumented, k)
-	}
-	slices.Sort(cov.StatusesDocumented)
-	for _, k := range cov.StatusesDocumented {
-		if documentedObserved(k, cov.StatusesDocumented, codes) {
-			cov.StatusesCovered++
-		}
-	}
-	cov.StatusCoverage = share(cov.StatusesCovered, len(cov.StatusesDocumented))
-	cov.SchemaConformingShare = share(cov.SchemaConforming, cov.SchemaChecked)
-	return cov
-}
-
 // documentedObserved says whether a documented status key ("200", "4XX", "default") was
 // observed: exactly, within its range, or (default) as a status no other key documents.
 func documentedObserved(key string, keys []string, observed []int) bool {
@@ -430,12 +408,16 @@ func coverageTotals(ifs []InterfaceCoverage) CoverageTotals {
 	for _, c := range ifs {
 		t.ClassesExercised += c.ClassesExercised
 		t.ClassesPossible += c.ClassesPossible
+		t.Parameters += len(c.Parameters)
+		t.CellsExercised += c.CellsExercised
+		t.CellsPossible += c.CellsPossible
 		t.StatusesCovered += c.StatusesCovered
 		t.StatusesDocumented += len(c.StatusesDocumented)
 		t.SchemaChecked += c.SchemaChecked
 		t.SchemaConforming += c.SchemaConforming
 	}
 	t.ClassCoverage = share(t.ClassesExercised, t.ClassesPossible)
+	t.CellCoverage = share(t.CellsExercised, t.CellsPossible)
 	t.StatusCoverage = share(t.StatusesCovered, t.StatusesDocumented)
 	t.SchemaConformingShare = share(t.SchemaConforming, t.SchemaChecked)
 	return t

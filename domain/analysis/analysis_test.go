@@ -92,9 +92,11 @@ func TestAnalyzeHandComputed(t *testing.T) {
 			Interfaces: []analysis.InterfaceCoverage{
 				{InterfaceID: "if-a", ClassesExercised: 3, ClassesPossible: 8, StatusesObserved: []string{"200", "500"},
 					StatusesDocumented: []string{"200", "404", "default"}, StatusesCovered: 2, StatusCoverage: f(0.6667),
+					Parameters: []analysis.ParameterCoverage{}, UnattributedCases: []string{},
 					SchemaChecked: 4, SchemaConforming: 2, SchemaConformingShare: f(0.5)},
 				{InterfaceID: "if-b", ClassesExercised: 3, ClassesPossible: 8, StatusesObserved: []string{"201"},
 					StatusesDocumented: []string{"201", "4XX"}, StatusesCovered: 1, StatusCoverage: f(0.5),
+					Parameters: []analysis.ParameterCoverage{}, UnattributedCases: []string{},
 					SchemaChecked: 1, SchemaConforming: 1, SchemaConformingShare: f(1)},
 			},
 			Totals: analysis.CoverageTotals{Interfaces: 2, ClassesExercised: 6, ClassesPossible: 16, ClassCoverage: f(0.375),
@@ -105,6 +107,17 @@ func TestAnalyzeHandComputed(t *testing.T) {
 	}
 	narrative := got.Narrative
 	got.Narrative = ""
+	var labels []analysis.Label
+	for i := range got.Clusters {
+		if h := got.Clusters[i].Hypothesis; h.By != "rules" || h.Text == "" {
+			t.Errorf("cluster %d hypothesis %+v", i, h)
+		}
+		labels = append(labels, got.Clusters[i].Hypothesis.Label)
+		got.Clusters[i].Hypothesis = analysis.Hypothesis{}
+	}
+	if want := []analysis.Label{analysis.ServerError, analysis.EnvironmentNetwork, analysis.ValidationMissing}; !slices.Equal(labels, want) {
+		t.Errorf("hypothesis labels %v, want %v", labels, want)
+	}
 	if !reflect.DeepEqual(got, want) {
 		g, _ := json.MarshalIndent(got, "", " ")
 		w, _ := json.MarshalIndent(want, "", " ")

@@ -54,6 +54,9 @@ func Narrate(a Analysis) string {
 	}
 	c := a.Coverage.Totals
 	fmt.Fprintf(&b, " Coverage: %d of %d case classes exercised across %s", c.ClassesExercised, c.ClassesPossible, plural(c.Interfaces, "interface", "interfaces"))
+	if c.CellsPossible > 0 {
+		fmt.Fprintf(&b, ", %d of %d parameter × class combinations", c.CellsExercised, c.CellsPossible)
+	}
 	if c.StatusesDocumented > 0 {
 		fmt.Fprintf(&b, ", %d of %d documented statuses observed", c.StatusesCovered, c.StatusesDocumented)
 	} else {
