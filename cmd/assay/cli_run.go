@@ -32,6 +32,7 @@ func runCommand(fs *flag.FlagSet) runFunc {
 	var ifcs stringList
 	fs.Var(&ifcs, "interface", "run only this interface's cases (repeatable)")
 	junit := fs.String("junit", "", "write the results as JUnit XML to this file")
+	html := fs.String("html", "", "write the batch's HTML report (one self-contained file) to this file")
 	wait := fs.Bool("wait", true, "follow the batch to its end (--wait=false: print the batch id and exit 0)")
 	timeout := fs.Duration("timeout", 10*time.Minute, "how long to wait for the batch")
 	poll := fs.Duration("poll", 500*time.Millisecond, "how often to poll when the event stream is unavailable")
@@ -43,7 +44,7 @@ func runCommand(fs *flag.FlagSet) runFunc {
 		if err != nil {
 			return cliFail(err)
 		}
-		o := runOptions{appID: args[0], env: *env, interfaces: ifcs, junit: *junit, wait: *wait, timeout: *timeout, poll: *poll}
+		o := runOptions{appID: args[0], env: *env, interfaces: ifcs, junit: *junit, html: *html, wait: *wait, timeout: *timeout, poll: *poll}
 		return runBatch(ctx, c, o, out)
 	}
 }
@@ -52,6 +53,7 @@ type runOptions struct {
 	appID, env string
 	interfaces []string
 	junit      string
+	html       string
 	wait       bool
 	timeout    time.Duration
 	poll       time.Duration
@@ -151,11 +153,8 @@ func runBatch(ctx context.Context, c *cliClient, o runOptions, out io.Writer) er
 		}
 	}
 	printFailures(out, results, ifcs, names)
-	if o.junit != "" {
-		if err := writeJUnit(ctx, c, sub.ID, o.junit); err != nil {
-			return cliFail(fmt.Errorf("write %s: %w", o.junit, err))
-		}
-		fmt.Fprintf(out, "assay run: JUnit XML written to %s\n", o.junit)
+	if err := saveReports(ctx, c, sub.ID, o, out); err != nil {
+		return cliFail(err)
 	}
 	switch {
 	case b.Failed+b.Errored > 0:
@@ -355,16 +354,36 @@ func pollBatch(ctx context.Context, c *cliClient, batchID string, interval time.
 	}
 }
 
-// writeJUnit saves the server's JUnit rendering of the batch's report — the document
-// GET /batches/{id}/report?format=junit serves — once the batch is reported.
-func writeJUnit(ctx context.Context, c *cliClient, batchID, path string) error {
+// saveReports writes the renderings of the batch's report that --junit and --html ask for.
+func saveReports(ctx context.Context, c *cliClient, batchID string, o runOptions, out io.Writer) error {
+	reported := false
+	for _, r := range []struct{ path, format, what string }{{o.junit, "junit", "JUnit XML"}, {o.html, "html", "HTML report"}} {
+		if r.path == "" {
+			continue
+		}
+		if !reported {
+			if err := awaitReported(ctx, c, batchID); err != nil {
+				return err
+			}
+			reported = true
+		}
+		if err := writeReport(ctx, c, batchID, r.format, r.path); err != nil {
+			return fmt.Errorf("write %s: %w", r.path, err)
+		}
+		fmt.Fprintf(out, "assay run: %s written to %s\n", r.what, r.path)
+	}
+	return nil
+}
+
+// awaitReported waits until the batch has a report (batch.report_generated recorded).
+func awaitReported(ctx context.Context, c *cliClient, batchID string) error {
 	for deadline := time.Now().Add(time.Minute); ; {
 		var b batchView
 		if err := c.json(ctx, http.MethodGet, "/batches/"+url.PathEscape(batchID), nil, &b); err != nil {
 			return err
 		}
 		if b.Status == "reported" {
-			break
+			return nil
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("batch %s is still %s after a minute: are the reactors running (assay react)?", batchID, b.Status)
@@ -373,8 +392,13 @@ func writeJUnit(ctx context.Context, c *cliClient, batchID, path string) error {
 			return err
 		}
 	}
+}
+
+// writeReport saves the server's rendering of the batch's report in one format — the
+// document GET /batches/{id}/report?format=... serves: one report, not a CLI-made copy.
+func writeReport(ctx context.Context, c *cliClient, batchID, format, path string) error {
 	var data []byte
-	if err := c.send(ctx, http.MethodGet, "/batches/"+url.PathEscape(batchID)+"/report?format=junit", "", nil, &data); err != nil {
+	if err := c.send(ctx, http.MethodGet, "/batches/"+url.PathEscape(batchID)+"/report?format="+format, "", nil, &data); err != nil {
 		return err
 	}
 	if dir := filepath.Dir(path); dir != "." {

@@ -33,7 +33,7 @@ paths:
 `
 
 // The client commands against `assay dev`: login, apps, import, generate and run with its
-// exit codes and JUnit XML.
+// exit codes, JUnit XML and HTML report.
 func TestCLIAgainstDev(t *testing.T) {
 	t.Parallel()
 	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -108,7 +108,8 @@ func TestCLIAgainstDev(t *testing.T) {
 
 	addCase(3, 200) // fails: pet 3 does not exist
 	// --poll 1h: the progress comes from the event stream; polling would time out.
-	code, out, errs = cli(append([]string{"run", app.ID, "--interface", ifc.ID, "--junit", junit, "--poll", "1h", "--timeout", "60s"}, auth...)...)
+	html := filepath.Join(dir, "report", "batch.html") // the directory is created
+	code, out, errs = cli(append([]string{"run", app.ID, "--interface", ifc.ID, "--junit", junit, "--html", html, "--poll", "1h", "--timeout", "60s"}, auth...)...)
 	t.Log(out)
 	if code != 1 {
 		t.Fatalf("assay run (one failing) = %d, want 1\n%s%s", code, out, errs)
@@ -151,6 +152,7 @@ func TestCLIAgainstDev(t *testing.T) {
 	if failures != 1 {
 		t.Errorf("%d failures in the JUnit file, want 1\n%s", failures, raw)
 	}
+	checkHTMLReport(t, html, out)
 
 	doc2 := filepath.Join(dir, "shop.yaml")
 	if err := os.WriteFile(doc2, []byte(cliOpenAPI), 0o600); err != nil {
@@ -191,5 +193,30 @@ func TestCLIRunUnreachableServer(t *testing.T) {
 	}
 	if !strings.Contains(errOut.String(), "cannot reach") {
 		t.Errorf("message = %q, want it to say the server cannot be reached", errOut.String())
+	}
+}
+
+// checkHTMLReport: --html saved the batch's HTML report, naming the batch and its failure.
+func checkHTMLReport(t *testing.T, path, runOut string) {
+	t.Helper()
+	page, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("--html wrote no file: %v", err)
+	}
+	var batchID string
+	if _, err := fmt.Sscanf(runOut, "assay run: batch %s submitted", &batchID); err != nil {
+		t.Fatalf("assay run printed no batch id: %v\n%s", err, runOut)
+	}
+	doc := string(page)
+	if !strings.HasPrefix(strings.ToLower(strings.TrimSpace(doc)), "<!doctype html") || !strings.Contains(doc, "</html>") {
+		t.Errorf("%s is not an HTML document:\n%.300s", path, doc)
+	}
+	for _, want := range []string{batchID, "pet 3"} {
+		if !strings.Contains(doc, want) {
+			t.Errorf("the HTML report lacks %q", want)
+		}
+	}
+	if !strings.Contains(runOut, "HTML report written to "+path) {
+		t.Errorf("assay run did not say where the HTML report is:\n%s", runOut)
 	}
 }

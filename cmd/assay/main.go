@@ -38,7 +38,7 @@ func commands() []command {
 		{name: "apps", summary: "list your apps: id, name, default environment", example: "ASSAY_SERVER=https://assay.example.com ASSAY_TOKEN=... assay apps", setup: plain(runApps)},
 		{name: "import", summary: "import an OpenAPI document (YAML or JSON) or Postman collection into an app", example: "assay import 01J9ZAPP openapi.yaml", setup: plain(runImport)},
 		{name: "generate", summary: "generate cases for an app's interfaces (or one interface) and wait", example: "assay generate 01J9ZAPP --generator rules", setup: generateCommand},
-		{name: "run", summary: "run an app's cases; exit 0 all passed, 1 any failed, 2 error (for CI)", example: "assay run 01J9ZAPP --env staging --junit report.xml --timeout 10m", setup: runCommand},
+		{name: "run", summary: "run an app's cases; exit 0 all passed, 1 any failed, 2 error (for CI)", example: "assay run 01J9ZAPP --env staging --junit report.xml --html report.html --timeout 10m", setup: runCommand},
 		{name: "config", summary: "print the effective configuration, secrets masked", example: "ASSAY_LOG_LEVEL=debug assay config", setup: plain(runConfig)},
 	}
 }
