@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/sirupsen/logrus"
@@ -31,8 +32,14 @@ type AMQPConfig struct {
 	// settled before it closes the channel (RabbitMQ requeues the rest); default 30s.
 	DrainTimeout time.Duration
 	Heartbeat    time.Duration // AMQP heartbeat; default 10s
-	Logger       logrus.FieldLogger
-	Registerer   prometheus.Registerer
+	// Results, when set (the runner's log), records the end of a case whose request can
+	// never be decoded: on its last delivery before the queue dead-letters it, a message
+	// whose headers name a case gets an errored result for that case (expecting the
+	// result subject empty, so never a second result) and its batch can complete.
+	Results    Appender
+	RunnerName string // recorded in such results; default "runner"
+	Logger     logrus.FieldLogger
+	Registerer prometheus.Registerer
 }
 
 func (c *AMQPConfig) setDefaults() {
@@ -53,6 +60,9 @@ func (c *AMQPConfig) setDefaults() {
 	if c.Heartbeat <= 0 {
 		c.Heartbeat = 10 * time.Second
 	}
+	if c.RunnerName == "" {
+		c.RunnerName = "runner"
+	}
 	if c.Logger == nil {
 		c.Logger = logrus.StandardLogger()
 	}
@@ -64,6 +74,7 @@ func (c *AMQPConfig) setDefaults() {
 type AMQPSource struct {
 	cfg         AMQPConfig
 	undecodable atomic.Int64
+	abandoned   atomic.Int64
 	undecMetric prometheus.Counter
 
 	readyMu  sync.Mutex
@@ -99,6 +110,10 @@ func NewAMQPSource(cfg AMQPConfig) (*AMQPSource, error) {
 // Undecodable is how many deliveries were rejected because they could not be decoded
 // (one message counts once per delivery).
 func (s *AMQPSource) Undecodable() int64 { return s.undecodable.Load() }
+
+// Abandoned is how many cases this source ended errored because their request could
+// not be decoded (AMQPConfig.Results).
+func (s *AMQPSource) Abandoned() int64 { return s.abandoned.Load() }
 
 // Ready is nil while the source consumes, and says why not otherwise.
 func (s *AMQPSource) Ready() error {
@@ -199,7 +214,7 @@ func (s *AMQPSource) session(ctx context.Context, h Handler) error {
 				}
 				return errors.New("consumer canceled by the server")
 			}
-			job, ok := s.job(d)
+			job, ok := s.job(ctx, d)
 			if !ok {
 				continue
 			}
@@ -266,8 +281,9 @@ func settleOnce(d amqp.Delivery, outstanding *atomic.Int64) (ack func(context.Co
 }
 
 // job decodes a delivery; one that cannot be decoded is rejected with requeue (the
-// queue's delivery limit dead-letters it) and counted.
-func (s *AMQPSource) job(d amqp.Delivery) (Job, bool) {
+// queue's delivery limit dead-letters it) and counted, and on its last delivery its
+// case, if its headers name one, ends errored.
+func (s *AMQPSource) job(ctx context.Context, d amqp.Delivery) (Job, bool) {
 	var req batch.CaseExecutionRequested
 	err := json.Unmarshal(d.Body, &req)
 	if err == nil && (req.AppID == "" || req.BatchID == "" || req.CaseID == "") {
@@ -276,8 +292,15 @@ func (s *AMQPSource) job(d amqp.Delivery) (Job, bool) {
 	if err != nil {
 		s.undecodable.Add(1)
 		s.undecMetric.Inc()
-		s.cfg.Logger.WithFields(logrus.Fields{"id": d.MessageId, "delivery": deliveryCount(d), "err": err}).
+		attempt := deliveryCount(d)
+		s.cfg.Logger.WithFields(logrus.Fields{"id": d.MessageId, "delivery": attempt, "err": err}).
 			Error("runner: undecodable execution request rejected")
+		// The queue dead-letters a message returned more than DeliveryLimit times; on
+		// RabbitMQ 3.x its last delivery is attempt DeliveryLimit+1. Recording from
+		// DeliveryLimit on also covers a count one short (the append is idempotent).
+		if s.cfg.Results != nil && attempt >= s.cfg.Topology.DeliveryLimit {
+			s.abandon(ctx, d, err, attempt)
+		}
 		if err := d.Nack(false, true); err != nil {
 			s.cfg.Logger.WithFields(logrus.Fields{"id": d.MessageId, "err": err}).Warn("runner: amqp nack failed")
 		}
@@ -296,6 +319,55 @@ func (s *AMQPSource) job(d amqp.Delivery) (Job, bool) {
 		},
 		Attempt: deliveryCount(d),
 	}, true
+}
+
+// abandon records an errored result for the case an undecodable delivery's headers name.
+func (s *AMQPSource) abandon(ctx context.Context, d amqp.Delivery, cause error, attempt int) {
+	str := func(k string) string { v, _ := d.Headers[k].(string); return v }
+	reason := fmt.Sprintf("the execution request could not be decoded (delivery %d, dead-lettered after %d): %v",
+		attempt, s.cfg.Topology.DeliveryLimit+1, cause)
+	correlation := str(eventstore.HeaderCorrelationID)
+	if correlation == "" {
+		correlation = d.MessageId
+	}
+	ok, err := appendErrored(ctx, s.cfg.Results, str(bridge.HeaderAppID), str(bridge.HeaderBatchID), str(bridge.HeaderCaseID),
+		s.cfg.RunnerName, reason, domain.Metadata{CorrelationID: correlation, CausationID: d.MessageId})
+	s.logAbandoned(d.MessageId, ok, err)
+}
+
+func (s *AMQPSource) logAbandoned(id string, recorded bool, err error) {
+	l := s.cfg.Logger.WithFields(logrus.Fields{"id": id})
+	switch {
+	case err != nil:
+		l.WithField("err", err).Warn("runner: could not end the case of an undecodable request")
+	case recorded:
+		s.abandoned.Add(1)
+		l.Warn("runner: the case of an undecodable request ended errored")
+	}
+}
+
+// appendErrored appends an errored result for a case, expecting it to have none; it
+// reports false without an error when the case already has one, or when the ids are
+// missing or invalid (nothing names a case).
+func appendErrored(ctx context.Context, log Appender, appID, batchID, caseID, runnerName, reason string, meta domain.Metadata) (bool, error) {
+	if !domain.ValidID(appID) || !domain.ValidID(batchID) || !domain.ValidID(caseID) {
+		return false, nil
+	}
+	res := batch.CaseExecuted{AppID: appID, BatchID: batchID, CaseID: caseID, Outcome: batch.Errored,
+		Error: reason, Runner: runnerName, At: time.Now().UTC()}
+	meta.UserID = domain.System
+	env := domain.Envelope{ID: uuid.Must(uuid.NewV7()).String(), Subject: res.Subject(), Meta: meta, Data: res}
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	_, err := log.Append(actx, eventstore.Expect{env.Subject: 0}, env)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, domain.ErrConflict):
+		return false, nil
+	default:
+		return false, fmt.Errorf("append errored result of case %s: %w", caseID, err)
+	}
 }
 
 // deliveryCount is 1 on the first delivery: quorum queues count earlier deliveries in

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,7 +12,10 @@ import (
 
 	"github.com/assay-dev/assay/bridge"
 	"github.com/assay-dev/assay/deploy/local/testenv"
+	"github.com/assay-dev/assay/domain"
+	"github.com/assay-dev/assay/domain/batch"
 	"github.com/assay-dev/assay/domain/catalog"
+	"github.com/assay-dev/assay/eventstore"
 	"github.com/assay-dev/assay/eventstore/estest"
 )
 
@@ -67,20 +71,28 @@ func queueDepth(t *testing.T, url, queue string) (n int) {
 	return n
 }
 
+// A body that cannot be decoded is rejected until the queue's delivery limit
+// dead-letters it, counted; when its headers name a case (the bridge sets them), that
+// case ends errored with the reason, so its batch can complete.
 func TestAMQPSourcePoisonIsDeadLettered(t *testing.T) {
 	const limit = 2
 	url := testenv.AMQPURL(t)
 	top := amqpTopology(t, url, limit)
+	store := estest.Start(t, catalog.New())
 	amqpChannel(t, url, func(ch *amqp.Channel) {
-		err := ch.PublishWithContext(context.Background(), top.Exchange, top.RoutingKey, true, false, amqp.Publishing{
-			MessageId: "poison-1", DeliveryMode: amqp.Persistent, Body: []byte("{not json"),
-		})
-		if err != nil {
-			t.Fatal(err)
+		for _, p := range []amqp.Publishing{
+			{MessageId: "poison-1", DeliveryMode: amqp.Persistent, Body: []byte("{not json"), Headers: amqp.Table{
+				bridge.HeaderAppID: "app-1", bridge.HeaderBatchID: "b-1", bridge.HeaderCaseID: "c-poison",
+				eventstore.HeaderCorrelationID: "corr-b-1"}},
+			{MessageId: "poison-2", DeliveryMode: amqp.Persistent, Body: []byte("{not json either")}, // names no case
+		} {
+			if err := ch.PublishWithContext(context.Background(), top.Exchange, top.RoutingKey, true, false, p); err != nil {
+				t.Fatal(err)
+			}
 		}
 	})
 
-	src, err := NewAMQPSource(AMQPConfig{URL: url, Topology: top, Prefetch: 4})
+	src, err := NewAMQPSource(AMQPConfig{URL: url, Topology: top, Prefetch: 4, Results: store, RunnerName: "r-poison", Logger: quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +105,7 @@ func TestAMQPSourcePoisonIsDeadLettered(t *testing.T) {
 		})
 	}()
 	deadline := time.Now().Add(30 * time.Second)
-	for queueDepth(t, url, top.DeadQueue) != 1 {
+	for queueDepth(t, url, top.DeadQueue) != 2 {
 		if time.Now().After(deadline) {
 			cancel()
 			t.Fatalf("not dead-lettered; %d rejections", src.Undecodable())
@@ -112,21 +124,40 @@ func TestAMQPSourcePoisonIsDeadLettered(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("Run did not return after cancel")
 	}
-	if got := src.Undecodable(); got < limit {
-		t.Errorf("%d rejections, want at least the delivery limit %d", got, limit)
+	if got := src.Undecodable(); got < 2*limit {
+		t.Errorf("%d rejections, want at least the delivery limit %d for each of 2 messages", got, limit)
 	}
 	amqpChannel(t, url, func(ch *amqp.Channel) {
-		d, ok, err := ch.Get(top.DeadQueue, true)
-		if err != nil || !ok {
-			t.Fatalf("get dead letter: %v %v", ok, err)
-		}
-		if d.MessageId != "poison-1" || d.Headers["x-first-death-reason"] != "delivery_limit" {
-			t.Errorf("dead letter %s, headers %v", d.MessageId, d.Headers)
+		for range 2 {
+			d, ok, err := ch.Get(top.DeadQueue, true)
+			if err != nil || !ok {
+				t.Fatalf("get dead letter: %v %v", ok, err)
+			}
+			if (d.MessageId != "poison-1" && d.MessageId != "poison-2") || d.Headers["x-first-death-reason"] != "delivery_limit" {
+				t.Errorf("dead letter %s, headers %v", d.MessageId, d.Headers)
+			}
 		}
 	})
 	if n := queueDepth(t, url, top.Queue); n != 0 {
 		t.Errorf("%d messages left on the work queue", n)
 	}
+	// One errored result, for the case the first message named; none for the other.
+	envs, _, err := store.Load(context.Background(), domain.ResultSubject("*", "*", "*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(envs) != 1 || src.Abandoned() != 1 {
+		t.Fatalf("%d results, %d abandoned; want 1", len(envs), src.Abandoned())
+	}
+	res := envs[0].Data.(batch.CaseExecuted)
+	if res.AppID != "app-1" || res.BatchID != "b-1" || res.CaseID != "c-poison" || res.Outcome != batch.Errored ||
+		!strings.Contains(res.Error, "could not be decoded") || res.Runner != "r-poison" {
+		t.Errorf("result %+v", res)
+	}
+	if m := envs[0].Meta; m.CorrelationID != "corr-b-1" || m.CausationID != "poison-1" {
+		t.Errorf("result metadata %+v", m)
+	}
+	t.Logf("result error: %s", res.Error)
 }
 
 // TestRunnerOverAMQP: requests appended to the log go through the bridge and

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -52,8 +53,12 @@ type JetStreamConfig struct {
 	// MaxAckPending bounds the messages delivered and not yet settled (executing, waiting
 	// for their append, being appended); default 4×Prefetch + 2×eventstore.MaxBatch.
 	MaxAckPending int
-	Logger        logrus.FieldLogger
-	Registerer    prometheus.Registerer
+	// Results, when set (the runner's log), ends errored the case an undecodable
+	// request names (by its subject) before the request is terminated, so its batch can
+	// complete; the result expects its subject empty, so it never doubles a real one.
+	Results    Appender
+	Logger     logrus.FieldLogger
+	Registerer prometheus.Registerer
 }
 
 // JetStreamSource delivers execution requests from a durable pull consumer on the log.
@@ -61,6 +66,7 @@ type JetStreamSource struct {
 	store       *eventstore.Store
 	cfg         JetStreamConfig
 	undecodable atomic.Int64
+	abandoned   atomic.Int64
 	undecMetric prometheus.Counter
 }
 
@@ -105,6 +111,10 @@ func NewJetStreamSource(store *eventstore.Store, cfg JetStreamConfig) (*JetStrea
 
 // Undecodable is how many messages were terminated because they could not be decoded.
 func (s *JetStreamSource) Undecodable() int64 { return s.undecodable.Load() }
+
+// Abandoned is how many cases this source ended errored because their request could
+// not be decoded.
+func (s *JetStreamSource) Abandoned() int64 { return s.abandoned.Load() }
 
 // Run fetches and hands over jobs until ctx ends (then it returns nil) or h fails.
 func (s *JetStreamSource) Run(ctx context.Context, h Handler) error {
@@ -164,6 +174,7 @@ func (s *JetStreamSource) job(d *eventstore.Delivery) (Job, bool) {
 		s.undecMetric.Inc()
 		s.cfg.Logger.WithFields(logrus.Fields{"seq": d.Seq, "subject": d.Env.Subject, "type": d.Env.Type, "err": d.Err}).
 			Error("runner: undecodable execution request terminated")
+		s.abandon(d)
 		if err := d.Term("undecodable: " + d.Err.Error()); err != nil {
 			s.cfg.Logger.WithFields(logrus.Fields{"seq": d.Seq, "err": err}).Warn("runner: term failed")
 		}
@@ -178,6 +189,38 @@ func (s *JetStreamSource) job(d *eventstore.Delivery) (Job, bool) {
 		Nak:        d.Nak,
 		InProgress: d.InProgress,
 	}, true
+}
+
+// abandon ends errored the case an undecodable request's subject names (it will never
+// be delivered again), so its batch can complete; the result expects its subject empty.
+func (s *JetStreamSource) abandon(d *eventstore.Delivery) {
+	appID, batchID, caseID, ok := execSubjectIDs(d.Env.Subject)
+	if !ok || s.cfg.Results == nil {
+		return
+	}
+	correlation := d.Env.Meta.CorrelationID
+	if correlation == "" {
+		correlation = d.Env.ID
+	}
+	recorded, err := appendErrored(context.Background(), s.cfg.Results, appID, batchID, caseID, s.cfg.Name,
+		"the execution request could not be decoded: "+d.Err.Error(), domain.Metadata{CorrelationID: correlation, CausationID: d.Env.ID})
+	l := s.cfg.Logger.WithFields(logrus.Fields{"seq": d.Seq, "subject": d.Env.Subject})
+	switch {
+	case err != nil:
+		l.WithField("err", err).Warn("runner: could not end the case of an undecodable request")
+	case recorded:
+		s.abandoned.Add(1)
+		l.Warn("runner: the case of an undecodable request ended errored")
+	}
+}
+
+// execSubjectIDs splits <root>.app.<app>.batch.<batch>.exec.<case>.
+func execSubjectIDs(subject string) (appID, batchID, caseID string, ok bool) {
+	t := strings.Split(subject, ".")
+	if len(t) != 7 || t[0] != domain.SubjectRoot || t[1] != "app" || t[3] != "batch" || t[5] != "exec" {
+		return "", "", "", false
+	}
+	return t[2], t[4], t[6], true
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {
