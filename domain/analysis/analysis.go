@@ -69,12 +69,14 @@ type Interface struct {
 // Cluster groups failed and errored cases of one interface by their first failed check and
 // status (0: no response).
 type Cluster struct {
-	InterfaceID string     `json:"interface_id"`
-	Check       string     `json:"check"`
-	Status      int        `json:"status"`
-	Count       int        `json:"count"`
-	CaseIDs     []string   `json:"case_ids"`
-	Hypothesis  Hypothesis `json:"hypothesis"`
+	InterfaceID string   `json:"interface_id"`
+	Check       string   `json:"check"`
+	Status      int      `json:"status"`
+	Count       int      `json:"count"`
+	CaseIDs     []string `json:"case_ids"`
+	// Classes counts the cluster's cases by class.
+	Classes    map[string]int `json:"classes"`
+	Hypothesis Hypothesis     `json:"hypothesis"`
 }
 
 // Regression is a case that passed in the previous batch that ran it and fails or errors now.
@@ -307,11 +309,12 @@ func clusters(cases []testcase.Case, results map[string]batch.CaseExecuted) []Cl
 		k := key{c.InterfaceID, firstFailedCheck(r), r.StatusCode}
 		cl := byKey[k]
 		if cl == nil {
-			cl = &Cluster{InterfaceID: k.iface, Check: k.check, Status: k.status}
+			cl = &Cluster{InterfaceID: k.iface, Check: k.check, Status: k.status, Classes: map[string]int{}}
 			byKey[k] = cl
 		}
 		cl.Count++
 		cl.CaseIDs = append(cl.CaseIDs, c.ID)
+		cl.Classes[c.Class]++
 	}
 	out := make([]Cluster, 0, len(byKey))
 	for _, cl := range byKey {

@@ -82,9 +82,9 @@ func TestAnalyzeHandComputed(t *testing.T) {
 				Latency: analysis.Latency{P50: 5, P95: 50, P99: 50}},
 		},
 		Clusters: []analysis.Cluster{
-			{InterfaceID: "if-a", Check: "status", Status: 500, Count: 2, CaseIDs: []string{"a3", "a4"}},
-			{InterfaceID: "if-a", Check: "error", Status: 0, Count: 1, CaseIDs: []string{"a5"}},
-			{InterfaceID: "if-b", Check: "status", Status: 201, Count: 1, CaseIDs: []string{"b2"}},
+			{InterfaceID: "if-a", Check: "status", Status: 500, Count: 2, CaseIDs: []string{"a3", "a4"}, Classes: map[string]int{"out_of_range": 2}},
+			{InterfaceID: "if-a", Check: "error", Status: 0, Count: 1, CaseIDs: []string{"a5"}, Classes: map[string]int{"custom": 1}},
+			{InterfaceID: "if-b", Check: "status", Status: 201, Count: 1, CaseIDs: []string{"b2"}, Classes: map[string]int{"missing_required": 1}},
 		},
 		Regressions: []analysis.Regression{},
 		Flaky:       []analysis.Flaky{},
