@@ -2,6 +2,7 @@ package reactor_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -452,6 +453,29 @@ func TestNotifyUnreachableFails(t *testing.T) {
 	f, ok := got[0].(batch.NotificationFailed)
 	if !ok || f.Attempts != 3 || !strings.Contains(f.Reason, "dial") || !slices.Equal(f.Recipients, []string{"ops@shop.test"}) {
 		t.Fatalf("outcome %+v", got[0])
+	}
+}
+
+// Stopping during the backoff records nothing: the event comes back and is sent then.
+func TestNotifyStoppingRecordsNothing(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	_ = l.Close()
+	ev := e.reported("b-stop", []string{"ops@shop.test"}, nil)
+	cfg := reactor.NotifierConfig{Host: "127.0.0.1", Port: port, From: "assay@example.test", Encryption: reactor.EncryptionNone,
+		Attempts: 5, Backoff: time.Minute, MaxBackoff: time.Minute}
+	ctx, cancel := context.WithTimeout(e.ctx, 200*time.Millisecond)
+	defer cancel()
+	if err := e.notifier(cfg, nil).Handle(ctx, ev); !errors.Is(err, context.DeadlineExceeded) || reactor.IsPermanent(err) {
+		t.Fatalf("handle while stopping: %v", err)
+	}
+	if got := e.outcomes("b-stop"); len(got) != 0 {
+		t.Fatalf("outcomes %+v", got)
 	}
 }
 
