@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/sirupsen/logrus"
 
@@ -44,6 +45,7 @@ type Config struct {
 	DrainTimeout time.Duration // on shutdown, how long confirmations are awaited; default 5s
 	Heartbeat    time.Duration // AMQP heartbeat; default 10s
 	Logger       logrus.FieldLogger
+	Registerer   prometheus.Registerer // optional: the assay_bridge_* series (metrics.go)
 }
 
 func (c *Config) setDefaults() {
@@ -133,6 +135,7 @@ type Bridge struct {
 
 	readyMu  sync.Mutex
 	readyErr error
+	m        metrics
 
 	published, confirmed, nacked, returned, undecodable, connects atomic.Int64
 }
@@ -148,7 +151,11 @@ func New(store *eventstore.Store, cfg Config) (*Bridge, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Bridge{store: store, cfg: cfg, readyErr: errNotStarted}, nil
+	m, err := newMetrics(cfg.ConsumerName, cfg.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	return &Bridge{store: store, cfg: cfg, readyErr: errNotStarted, m: m}, nil
 }
 
 // Config is the configuration with its defaults filled.
@@ -166,6 +173,11 @@ func (b *Bridge) setReady(err error) {
 	b.readyMu.Lock()
 	b.readyErr = err
 	b.readyMu.Unlock()
+	if err == nil {
+		b.m.ready.Set(1)
+	} else {
+		b.m.ready.Set(0)
+	}
 }
 
 // Stats is a snapshot of the bridge's counters.
@@ -204,7 +216,9 @@ func (b *Bridge) Run(ctx context.Context) error {
 			pause = min(2*pause, b.cfg.ReconnectMax)
 			continue
 		}
-		b.connects.Add(1)
+		if b.connects.Add(1) > 1 {
+			b.m.reconnects.Inc()
+		}
 		b.setReady(nil)
 		start := time.Now()
 		err = b.serve(ctx, cons, s)
@@ -277,6 +291,7 @@ type inflight struct {
 	d  *eventstore.Delivery
 	dc *amqp.DeferredConfirmation
 	id string
+	at time.Time // published
 }
 
 // serve runs one session until ctx ends or the session fails, and returns why it
@@ -375,6 +390,7 @@ func (b *Bridge) pump(ctx context.Context, cons *eventstore.Consumer, s *session
 				b.handBack(ds[i:], 0)
 				return nil
 			}
+			at := time.Now()
 			dc, err := s.ch.PublishWithDeferredConfirmWithContext(ctx, b.cfg.Topology.Exchange, b.cfg.Topology.RoutingKey, true, false, msg)
 			if err != nil {
 				<-slots
@@ -385,7 +401,9 @@ func (b *Bridge) pump(ctx context.Context, cons *eventstore.Consumer, s *session
 				return fmt.Errorf("publish: %w", err)
 			}
 			b.published.Add(1)
-			pending <- inflight{d: d, dc: dc, id: msg.MessageId} // never blocks: a slot is held
+			b.m.published.Inc()
+			b.m.unconfirmed.Inc()
+			pending <- inflight{d: d, dc: dc, id: msg.MessageId, at: at} // never blocks: a slot is held
 		}
 	}
 	return nil
@@ -429,18 +447,23 @@ func (b *Bridge) confirm(ctx context.Context, returns <-chan amqp.Return, pendin
 				drained = true
 			}
 		}
+		b.m.unconfirmed.Dec()
 		switch {
 		case returned[p.id] > 0:
 			if returned[p.id]--; returned[p.id] == 0 {
 				delete(returned, p.id)
 			}
 			b.returned.Add(1)
+			b.m.returned.Inc()
 			b.nak(p.d)
 		case !p.dc.Acked():
 			b.nacked.Add(1)
+			b.m.nacked.Inc()
 			b.nak(p.d)
 		default:
 			b.confirmed.Add(1)
+			b.m.confirmed.Inc()
+			b.m.confirm.Observe(time.Since(p.at).Seconds())
 			if err := p.d.Ack(bg); err != nil {
 				// A lost ack means one more publication, which runners absorb.
 				b.cfg.Logger.WithFields(logrus.Fields{"seq": p.d.Seq, "err": err}).Warn("bridge: jetstream ack failed")
@@ -479,6 +502,7 @@ func (b *Bridge) message(d *eventstore.Delivery) (amqp.Publishing, bool) {
 	}
 	if d.Err != nil {
 		b.undecodable.Add(1)
+		b.m.undecodable.Inc()
 		b.cfg.Logger.WithFields(logrus.Fields{"seq": d.Seq, "subject": d.Env.Subject, "type": d.Env.Type, "err": d.Err}).
 			Error("bridge: undecodable execution request terminated")
 		if err := d.Term("undecodable: " + d.Err.Error()); err != nil {

@@ -13,6 +13,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/assay-dev/assay/deploy/local/testenv"
@@ -183,7 +185,8 @@ func TestBridgeMovesExecEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	br, err := New(store, Config{URL: url, Topology: top})
+	reg := prometheus.NewRegistry()
+	br, err := New(store, Config{URL: url, Topology: top, Registerer: reg})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,6 +244,38 @@ func TestBridgeMovesExecEvents(t *testing.T) {
 	if st := br.Stats(); st.Published != n || st.Confirmed != n || st.Undecodable != 1 || st.Connects != 1 {
 		t.Errorf("stats %+v", st)
 	}
+	for _, m := range []struct {
+		name      string
+		c         prometheus.Collector
+		got, want float64
+	}{
+		{"published", br.m.published, 0, n}, {"confirmed", br.m.confirmed, 0, n}, {"undecodable", br.m.undecodable, 0, 1},
+		{"nacked", br.m.nacked, 0, 0}, {"reconnects", br.m.reconnects, 0, 0}, {"unconfirmed", br.m.unconfirmed, 0, 0},
+		{"ready", br.m.ready, 0, 1},
+	} {
+		if got := testutil.ToFloat64(m.c); got != m.want {
+			t.Errorf("assay_bridge_%s = %v, want %v", m.name, got, m.want)
+		}
+	}
+	if got := histogramCount(t, reg, "assay_bridge_confirm_seconds"); got != n {
+		t.Errorf("%d confirmation latencies observed, want %d", got, n)
+	}
+}
+
+// histogramCount is the number of observations of the histogram called name in reg.
+func histogramCount(t *testing.T, reg *prometheus.Registry, name string) uint64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name && len(mf.GetMetric()) == 1 {
+			return mf.GetMetric()[0].GetHistogram().GetSampleCount()
+		}
+	}
+	t.Fatalf("no histogram %s", name)
+	return 0
 }
 
 func checkMessage(t *testing.T, d amqp.Delivery) {
@@ -328,6 +363,9 @@ func TestBridgeReturnedMessageIsRetried(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+	if r, c := testutil.ToFloat64(br.m.returned), testutil.ToFloat64(br.m.confirmed); r < 3 || c != 3 {
+		t.Errorf("assay_bridge_returned_total %v (want at least 3), assay_bridge_confirmed_total %v (want 3)", r, c)
+	}
 }
 
 // Connections cut while requests flow: the bridge reconnects, says it is not ready in
@@ -356,8 +394,14 @@ func TestBridgeReconnects(t *testing.T) {
 	px.Refuse(true)
 	px.Cut()
 	waitFor(t, func() bool { return br.Ready() != nil }, "not ready while disconnected")
+	if got := testutil.ToFloat64(br.m.ready); got != 0 {
+		t.Errorf("assay_bridge_ready %v while disconnected", got)
+	}
 	px.Refuse(false)
 	waitFor(t, func() bool { return br.Ready() == nil }, "ready again")
+	if got := testutil.ToFloat64(br.m.ready); got != 1 {
+		t.Errorf("assay_bridge_ready %v once reconnected", got)
+	}
 
 	conn, err := amqp.Dial(url)
 	if err != nil {
@@ -387,8 +431,9 @@ func TestBridgeReconnects(t *testing.T) {
 	}
 	waitDrained(t, store, n)
 	st := br.Stats()
-	if st.Connects < 2 {
-		t.Errorf("stats %+v: no reconnection after the cuts", st)
+	if st.Connects < 2 || testutil.ToFloat64(br.m.reconnects) != float64(st.Connects-1) {
+		t.Errorf("stats %+v, assay_bridge_reconnects_total %v: want the reconnections after the cuts counted",
+			st, testutil.ToFloat64(br.m.reconnects))
 	}
 	t.Logf("stats %+v", st)
 }
