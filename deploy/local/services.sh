@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
-# Local test servers for assay: MariaDB, Redis and RabbitMQ on 127.0.0.1.
+# Local test servers for assay: MariaDB, Redis and RabbitMQ on 127.0.0.1, and Chromium.
 #
-#   services.sh up      [mariadb|redis|rabbitmq ...]  install if missing, start, wait until ready
-#   services.sh down    [names ...]                   stop what this script started (only that)
-#   services.sh restart [names ...]                   down + up of servers this script started
-#   services.sh status  [names ...]                   state of each server (exit 3 if one is down)
-#   services.sh env     [VARIABLE]                    the env lines the tests read (or one value)
+#   services.sh up      [names ...]   install if missing, start, wait until ready
+#   services.sh down    [names ...]   stop what this script started (only that)
+#   services.sh restart [names ...]   down + up of servers this script started
+#   services.sh status  [names ...]   state of each server (exit 3 if one is down)
+#   services.sh env     [VARIABLE]    the env lines the tests read (or one value)
 #
-# No names means all three. A server whose port is already taken is used as it is and never
-# stopped. What this script starts keeps its data, socket, pid and log files under
-# <repo>/.data/<server>/ and is recorded by <repo>/.data/<server>/started-by-assay.
+# Names: mariadb, redis, rabbitmq, chromium; none means all four. Chromium is a browser, not a
+# server: the HTML report's test drives it headless; up only installs it when missing.
+# A server whose port is already taken is used as it is and never stopped. What this script
+# starts keeps its data, socket, pid and log files under <repo>/.data/<server>/ and is
+# recorded by <repo>/.data/<server>/started-by-assay.
 # Needs root + apt-get (Debian/Ubuntu) to install missing packages; starts without systemd.
 set -euo pipefail
 
@@ -35,7 +37,7 @@ say() { printf 'services: %s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }
 
 usage() {
-	sed -n '2,13s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
+	sed -n '2,16s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
 	exit 2
 }
 
@@ -157,24 +159,79 @@ ensure_installed() {
 		exit 1
 	fi
 
+	apt_install "${missing[@]}"
+	for s in "$@"; do
+		have_binaries "$s" || die "${PKG[$s]} installed but its programs are still missing"
+	done
+}
+
+can_apt() { [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; }
+
+# apt_install PACKAGES...: apt-get update, then install without recommends (root only).
+apt_install() {
 	export DEBIAN_FRONTEND=noninteractive
 	local apt=(apt-get -q -o DPkg::Lock::Timeout=600)
-	say "installing ${missing[*]} (apt-get update + install)"
+	mkdir -p "$DATA"
+	say "installing $* (apt-get update + install)"
 	local i
 	for i in 1 2 3; do
 		"${apt[@]}" update -qq && break
 		[ "$i" -eq 3 ] && die "apt-get update failed"
 		sleep 5
 	done
-	if ! "${apt[@]}" install -y -qq --no-install-recommends "${missing[@]}" >"$DATA/apt-install.log" 2>&1; then
+	if ! "${apt[@]}" install -y -qq --no-install-recommends "$@" >"$DATA/apt-install.log" 2>&1; then
 		say "apt-get install failed; trying 'dpkg --configure -a' and once more"
 		dpkg --configure -a >>"$DATA/apt-install.log" 2>&1 || true
-		"${apt[@]}" install -y -qq --no-install-recommends "${missing[@]}" >>"$DATA/apt-install.log" 2>&1 ||
-			{ tail -n 30 "$DATA/apt-install.log" >&2; die "apt-get install ${missing[*]} failed (log: $DATA/apt-install.log)"; }
+		"${apt[@]}" install -y -qq --no-install-recommends "$@" >>"$DATA/apt-install.log" 2>&1 ||
+			{ tail -n 30 "$DATA/apt-install.log" >&2; die "apt-get install $* failed (log: $DATA/apt-install.log)"; }
 	fi
-	for s in "$@"; do
-		have_binaries "$s" || die "${PKG[$s]} installed but its programs are still missing"
+}
+
+# ---------------------------------------------------------------- Chromium
+
+# Where Debian's chromium package puts the program: what env reports before up has installed
+# it (task evaluates the test env before its services:up step runs).
+CHROMIUM_DEBIAN=/usr/bin/chromium
+
+# chromium_path prints the browser the tests drive: ASSAY_TEST_CHROMIUM, else one on PATH.
+chromium_path() {
+	if [ -n "${ASSAY_TEST_CHROMIUM:-}" ]; then
+		printf '%s' "$ASSAY_TEST_CHROMIUM"
+		return 0
+	fi
+	local c p
+	for c in chromium chromium-browser google-chrome-stable google-chrome; do
+		if p="$(command -v "$c" 2>/dev/null)"; then
+			printf '%s' "$p"
+			return 0
+		fi
 	done
+	return 1
+}
+
+# A missing browser only skips one test locally (and fails it under CI), so without root and
+# apt-get this warns instead of failing the other servers' start.
+ensure_chromium() {
+	chromium_path >/dev/null && return 0
+	if ! can_apt; then
+		say "chromium: not installed: the HTML report's browser test will skip (and fail under CI)"
+		say "  Debian/Ubuntu:  sudo apt-get install -y --no-install-recommends chromium"
+		say "  or set ASSAY_TEST_CHROMIUM to a Chromium or Chrome program"
+		return 0
+	fi
+	local t0=$SECONDS
+	apt_install chromium
+	chromium_path >/dev/null || die "chromium installed but no chromium program on PATH"
+	say "chromium: installed $(chromium_path) ($((SECONDS - t0))s)"
+}
+
+chromium_status() {
+	local p
+	if p="$(chromium_path)" && [ -x "$p" ]; then
+		printf '%-9s %-9s %s\n' chromium installed "$p"
+	else
+		printf '%-9s %-9s %s\n' chromium missing "not installed (up installs it with root and apt-get)"
+	fi
 }
 
 # wait_for NAME TIMEOUT_SECONDS PID_OR_EMPTY LOGFILE COMMAND...: retry COMMAND every 0.2 s.
@@ -421,6 +478,7 @@ env_lines() {
 	printf 'ASSAY_TEST_MYSQL_DSN=%s\n' "${ASSAY_TEST_MYSQL_DSN:-$MYSQL_DSN_DEFAULT}"
 	printf 'ASSAY_TEST_REDIS_URL=%s\n' "${ASSAY_TEST_REDIS_URL:-$REDIS_URL_DEFAULT}"
 	printf 'ASSAY_TEST_AMQP_URL=%s\n' "${ASSAY_TEST_AMQP_URL:-$AMQP_URL_DEFAULT}"
+	printf 'ASSAY_TEST_CHROMIUM=%s\n' "$(chromium_path || { can_apt && printf '%s' "$CHROMIUM_DEBIAN"; } || true)"
 }
 
 # .data/test.env: the same lines with the values in single quotes, so that both a shell
@@ -454,10 +512,15 @@ main() {
 		return 0
 	fi
 
-	local names=("$@") s
-	[ ${#names[@]} -eq 0 ] && names=("${ALL[@]}")
+	# chromium is not a server: it is taken out of the names and handled on its own.
+	local names=() s chromium=0
+	[ $# -eq 0 ] && chromium=1
+	for s in "$@"; do
+		if [ "$s" = chromium ]; then chromium=1; else names+=("$s"); fi
+	done
+	[ $# -eq 0 ] && names=("${ALL[@]}")
 	for s in "${names[@]}"; do
-		[ -n "${PORT[$s]:-}" ] || { say "unknown server '$s' (want: ${ALL[*]})"; usage; }
+		[ -n "${PORT[$s]:-}" ] || { say "unknown server '$s' (want: ${ALL[*]} chromium)"; usage; }
 	done
 
 	case $cmd in
@@ -469,6 +532,7 @@ main() {
 		done
 		[ ${#need[@]} -gt 0 ] && ensure_installed "${need[@]}"
 		for s in "${names[@]}"; do server_up "$s"; done
+		if [ "$chromium" -eq 1 ]; then ensure_chromium; fi
 		write_env_file
 		env_lines
 		;;
@@ -491,6 +555,7 @@ main() {
 	status)
 		local rc=0
 		for s in "${names[@]}"; do server_status "$s" || rc=3; done
+		if [ "$chromium" -eq 1 ]; then chromium_status; fi
 		return $rc
 		;;
 	-h | --help | help) usage ;;
