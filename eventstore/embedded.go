@@ -16,6 +16,12 @@ import (
 // ready in milliseconds, so anything near this means it will not come up.
 const readyTimeout = 10 * time.Second
 
+// MaxPayload is the largest message the embedded server accepts (NATS's own default is
+// 1 MiB): a batch.submitted embeds every frozen case, about 220 bytes to a few KB each,
+// so 1 MiB would refuse batches of a few thousand cases. Above 8 MiB nats-server warns;
+// deploy/nats/nats.conf sets the same max_payload for the servers assay ships.
+const MaxPayload = 8 << 20
+
 // EmbeddedConfig configures an in-process nats-server with JetStream.
 type EmbeddedConfig struct {
 	Dir        string // file store directory, required
@@ -68,6 +74,7 @@ func embeddedOptions(cfg EmbeddedConfig) (*server.Options, error) {
 		DontListen: cfg.Listen == "",
 		NoSigs:     true, // the host process owns signal handling
 		NoLog:      true,
+		MaxPayload: MaxPayload,
 	}
 	if cfg.Listen != "" {
 		host, port, err := hostPort(cfg.Listen)
