@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -15,6 +16,7 @@ import (
 	"github.com/assay-dev/assay/domain"
 	"github.com/assay-dev/assay/domain/casegen"
 	"github.com/assay-dev/assay/domain/iface"
+	"github.com/assay-dev/assay/domain/testcase"
 	"github.com/assay-dev/assay/eventstore"
 	"github.com/assay-dev/assay/handlers/command"
 )
@@ -31,16 +33,29 @@ const NoLLMReason = "no LLM configured"
 // caseNamespace derives generated case ids: UUIDv5 of "<generation id>/<index>".
 var caseNamespace = uuid.NewSHA1(uuid.NameSpaceURL, []byte("https://assay.dev/casegen"))
 
+// CaseGenerator is the LLM path of generation (implemented by package ai). It falls back
+// to the rules itself (no key, timeout, error, garbage) and says so in the info; its error
+// is only ctx's, when nothing is to be recorded. opt carries the seed, the cap and the
+// case ids, which stay derived from the generation id.
+type CaseGenerator interface {
+	Generate(ctx context.Context, def iface.Definition, opt casegen.Options, hints string) ([]testcase.Case, iface.GenerationInfo, error)
+}
+
 // GeneratorConfig tunes a Generator.
 type GeneratorConfig struct {
 	Now func() time.Time // clock for the recorded events (default: the command handler's)
+	// LLM generates for the auto and llm generators; nil: the rules, with NoLLMReason.
+	LLM CaseGenerator
 }
 
-// Generator answers interface.cases_generation_requested with the rule-based generator:
-// it loads the interface, generates its cases (seeded by the generation id, ids derived
-// from it, so every replica and every redelivery produces the same cases) and records
-// them. A generation already recorded (a redelivery, another replica) is acked; one whose
-// interface is gone is failed.
+// Generator answers interface.cases_generation_requested: it loads the interface,
+// generates its cases — with the LLM when one is configured and the request does not ask
+// for the rules, else with the rule-based generator (seeded by the generation id) — and
+// records them, case ids derived from the generation id so that every replica and every
+// redelivery produces the same ids. A request identical to an earlier LLM generation
+// (same interface version, same options) is answered with that generation's cases, when
+// they are all still there, instead of a new LLM call. A generation already recorded (a
+// redelivery, another replica) is acked; one whose interface is gone is failed.
 type Generator struct {
 	cmd   *command.Handler
 	store *eventstore.Store
@@ -104,12 +119,9 @@ func (g *Generator) Handle(ctx context.Context, env domain.Envelope) error {
 	if maxCases <= 0 || maxCases > iface.MaxGeneratedCase {
 		maxCases = iface.MaxGeneratedCase
 	}
-	start := time.Now()
-	cases := casegen.Generate(s.Def, casegen.Options{Seed: GenerationSeed(e.GenerationID), MaxCases: maxCases,
-		IDs: func(i int) string { return GeneratedCaseID(e.GenerationID, i) }})
-	info := iface.GenerationInfo{Generator: "rules", DurationMS: time.Since(start).Milliseconds()}
-	if e.Options.Generator != "rules" {
-		info.FallbackReason = NoLLMReason
+	cases, info, err := g.generate(ctx, s, e, maxCases)
+	if err != nil {
+		return fmt.Errorf("generation %s: %w", e.GenerationID, err) // stopping: retried by the next owner
 	}
 	_, err = g.cmd.Interface(ctx, meta, e.InterfaceID, iface.RecordGeneration{InterfaceID: e.InterfaceID,
 		ActorID: domain.System, GenerationID: e.GenerationID, Info: info, Cases: cases, At: g.cfg.Now()})
@@ -134,6 +146,70 @@ func (g *Generator) Handle(ctx context.Context, env domain.Envelope) error {
 		return g.fail(ctx, meta, e, "the interface was deleted")
 	}
 	return fmt.Errorf("record generation %s: %w", e.GenerationID, err)
+}
+
+// generate produces the cases of a generation: the rules when asked for or without an
+// LLM, an earlier identical LLM generation's cases, or the LLM's.
+func (g *Generator) generate(ctx context.Context, s iface.State, e iface.CasesGenerationRequested, maxCases int) ([]testcase.Case, iface.GenerationInfo, error) {
+	start := time.Now()
+	opt := casegen.Options{Seed: GenerationSeed(e.GenerationID), MaxCases: maxCases,
+		IDs: func(i int) string { return GeneratedCaseID(e.GenerationID, i) }}
+	if e.Options.Generator == "rules" || g.cfg.LLM == nil {
+		info := iface.GenerationInfo{Generator: "rules"}
+		if e.Options.Generator != "rules" {
+			info.FallbackReason = NoLLMReason
+		}
+		cases := casegen.Generate(s.Def, opt)
+		info.DurationMS = time.Since(start).Milliseconds()
+		return cases, info, nil
+	}
+	if prev, cases := reusable(s, e); prev != nil {
+		for i := range cases {
+			cases[i].ID, cases[i].GenerationID, cases[i].Enabled = GeneratedCaseID(e.GenerationID, i), "", true
+		}
+		// The event has no field for it (yet): the model's name says which generation's
+		// answer this is (the first one's, when that one was a reuse too).
+		model, _, _ := strings.Cut(prev.Info.Model, reusedNote)
+		from := prev.ID
+		if _, f, ok := strings.Cut(prev.Info.Model, reusedNote); ok {
+			from = strings.TrimSuffix(f, ")")
+		}
+		info := iface.GenerationInfo{Generator: "llm", Model: model + reusedNote + from + ")",
+			PromptVersion: prev.Info.PromptVersion, DurationMS: time.Since(start).Milliseconds()}
+		return cases, info, nil
+	}
+	return g.cfg.LLM.Generate(ctx, s.Def, opt, e.Options.Hints)
+}
+
+// reusedNote follows the model's name in a reused generation's info.
+const reusedNote = " (reused generation "
+
+// reusable finds the latest earlier generation of the same interface version and options
+// that the LLM answered without a fallback, and whose cases are all still there unedited;
+// it returns them in their order.
+func reusable(s iface.State, e iface.CasesGenerationRequested) (*iface.Generation, []testcase.Case) {
+	var best *iface.Generation
+	for _, g := range s.Generations {
+		if g.ID == e.GenerationID || g.Status != iface.Done || g.Info.Generator != "llm" || g.Info.FallbackReason != "" ||
+			g.InterfaceVersion != e.InterfaceVersion || g.Options != e.Options || len(g.CaseIDs) == 0 {
+			continue
+		}
+		if best == nil || g.FinishedAt.After(best.FinishedAt) || (g.FinishedAt.Equal(best.FinishedAt) && g.ID > best.ID) {
+			best = g
+		}
+	}
+	if best == nil {
+		return nil, nil
+	}
+	cases := make([]testcase.Case, 0, len(best.CaseIDs))
+	for _, id := range best.CaseIDs {
+		c, ok := s.Cases[id]
+		if !ok || c.GenerationID != best.ID {
+			return nil, nil // replaced, deleted or edited since: ask again
+		}
+		cases = append(cases, c)
+	}
+	return best, cases
 }
 
 // fail ends the generation without cases (the domain takes this one command on a deleted

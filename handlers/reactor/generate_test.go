@@ -2,9 +2,14 @@ package reactor_test
 
 import (
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/assay-dev/assay/ai"
 	"github.com/assay-dev/assay/domain"
 	"github.com/assay-dev/assay/domain/app"
 	"github.com/assay-dev/assay/domain/iface"
@@ -172,5 +177,169 @@ func TestGeneratorOnADeletedInterface(t *testing.T) {
 	}
 	if failed != 1 {
 		t.Errorf("%d cases_generation_failed events, want 1: the generation must not stay pending", failed)
+	}
+}
+
+// fakeLLM is an OpenAI-compatible /chat/completions answering content (or HTTP status
+// when not 200), counting its calls.
+type fakeLLM struct {
+	url   string
+	calls atomic.Int64
+}
+
+func newFakeLLM(t *testing.T, status int, content string) *fakeLLM {
+	f := &fakeLLM{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f.calls.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		if status != http.StatusOK {
+			w.WriteHeader(status)
+			_, _ = w.Write([]byte(`{"error":{"message":"down"}}`))
+			return
+		}
+		_ = json.NewEncoder(w).Encode(map[string]any{"id": "c1", "object": "chat.completion",
+			"choices": []any{map[string]any{"index": 0, "finish_reason": "stop", "message": map[string]any{"role": "assistant", "content": content}}},
+			"usage":   map[string]any{"prompt_tokens": 900, "completion_tokens": 210, "total_tokens": 1110}})
+	}))
+	t.Cleanup(srv.Close)
+	f.url = srv.URL
+	return f
+}
+
+func (f *fakeLLM) generator(t *testing.T) *ai.Generator {
+	t.Helper()
+	c, err := ai.NewClient(ai.Config{BaseURL: f.url, APIKey: "k", Model: "fake-model", Timeout: 5 * time.Second}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := ai.NewGenerator(c, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
+const llmAnswer = "```json\n" + `{"cases":[
+{"name":"valid pet","class":"valid","reason":"all valid","request":{"method":"POST","path":"/pets","body":{"name":"Rex","kind":"dog"}},"expected_status":201},
+{"name":"name too long","class":"out_of_range","reason":"body.name over maxLength 20","request":{"method":"POST","path":"/pets","body":{"name":"abcdefghijabcdefghijk","kind":"dog"}},"expected_status":400},
+{"name":"bad valid","class":"valid","reason":"not valid at all","request":{"method":"POST","path":"/pets","body":{"kind":"fish"}},"expected_status":201}
+]}` + "\n```"
+
+// requestFor records a generation request and returns its envelope.
+func (e *env) requestFor(ifaceID, genID string, o iface.GenerationOptions) domain.Envelope {
+	e.t.Helper()
+	if _, err := e.cmd.Interface(e.ctx, domain.Metadata{CommandID: "req-" + genID, UserID: genOwner}, ifaceID,
+		iface.RequestGeneration{InterfaceID: ifaceID, ActorID: genOwner, GenerationID: genID, Options: o, At: time.Now().UTC()}); err != nil {
+		e.t.Fatal(err)
+	}
+	for _, env := range e.load(domain.InterfaceSubject(appID, ifaceID)) {
+		if r, ok := env.Data.(iface.CasesGenerationRequested); ok && r.GenerationID == genID {
+			return env
+		}
+	}
+	e.t.Fatalf("no request %s", genID)
+	return domain.Envelope{}
+}
+
+func (e *env) generation(ifaceID, genID string) iface.CasesGenerated {
+	e.t.Helper()
+	ok, _ := e.generated(ifaceID)
+	for _, g := range ok {
+		if g.GenerationID == genID {
+			return g
+		}
+	}
+	e.t.Fatalf("generation %s not recorded", genID)
+	return iface.CasesGenerated{}
+}
+
+func TestGeneratorRecordsTheLLMGeneration(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	e.defineInterface("if-llm")
+	f := newFakeLLM(t, http.StatusOK, llmAnswer)
+	e.requestGeneration("if-llm", "g-1", "auto")
+	r, err := reactor.NewGenerator(e.cmd, reactor.GeneratorConfig{LLM: f.generator(t)}).Reactor(reactor.Config{MaxWait: 100 * time.Millisecond}, quietLog(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.run(r)
+	e.eventually("cases generated", func() bool { ok, _ := e.generated("if-llm"); return len(ok) > 0 })
+	g := e.generation("if-llm", "g-1")
+	in := g.Info
+	if in.Generator != "llm" || in.Model != "fake-model" || in.PromptVersion != ai.PromptVersion || in.TokensIn != 900 ||
+		in.TokensOut != 210 || in.FallbackReason != "" || len(in.Dropped) != 1 || !strings.Contains(in.Dropped[0], "bad valid") {
+		t.Fatalf("info %+v", in)
+	}
+	sources := map[string]int{}
+	for i, c := range g.Cases {
+		sources[c.Source]++
+		if c.ID != reactor.GeneratedCaseID("g-1", i) || c.GenerationID != "g-1" {
+			t.Errorf("case %d: id %s generation %s", i, c.ID, c.GenerationID)
+		}
+	}
+	// The model's two good cases; the classes it skipped come from the rules.
+	if sources["llm"] != 2 || sources["rules"] == 0 || len(g.Cases) > 40 {
+		t.Errorf("sources %v, %d cases", sources, len(g.Cases))
+	}
+}
+
+func TestGeneratorFallsBackAndRecordsWhy(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	e.defineInterface("if-llm")
+	f := newFakeLLM(t, http.StatusInternalServerError, "")
+	env := e.requestFor("if-llm", "g-1", iface.GenerationOptions{Generator: "llm", MaxCases: 30})
+	if err := reactor.NewGenerator(e.cmd, reactor.GeneratorConfig{LLM: f.generator(t)}).Handle(e.ctx, env); err != nil {
+		t.Fatal(err)
+	}
+	in := e.generation("if-llm", "g-1").Info
+	if in.Generator != "rules" || !strings.HasPrefix(in.FallbackReason, "error: ") || !strings.Contains(in.FallbackReason, "500") ||
+		in.Model != "fake-model" || in.PromptVersion != ai.PromptVersion {
+		t.Errorf("info %+v", in)
+	}
+}
+
+func TestGeneratorReusesAnIdenticalGeneration(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	e.defineInterface("if-llm")
+	f := newFakeLLM(t, http.StatusOK, llmAnswer)
+	gen := reactor.NewGenerator(e.cmd, reactor.GeneratorConfig{LLM: f.generator(t)})
+	opts := iface.GenerationOptions{Generator: "auto", MaxCases: 40}
+	for _, id := range []string{"g-1", "g-2", "g-3"} {
+		if err := gen.Handle(e.ctx, e.requestFor("if-llm", id, opts)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := f.calls.Load(); n != 1 {
+		t.Fatalf("%d LLM calls for three identical requests, want 1", n)
+	}
+	first, third := e.generation("if-llm", "g-1"), e.generation("if-llm", "g-3")
+	if third.Info.Generator != "llm" || third.Info.Model != "fake-model (reused generation g-1)" || third.Info.TokensIn != 0 ||
+		third.Info.FallbackReason != "" {
+		t.Errorf("reused info %+v", third.Info)
+	}
+	if len(third.Cases) != len(first.Cases) {
+		t.Fatalf("%d cases reused of %d", len(third.Cases), len(first.Cases))
+	}
+	for i := range first.Cases {
+		a, b := first.Cases[i], third.Cases[i]
+		if b.ID != reactor.GeneratedCaseID("g-3", i) || b.GenerationID != "g-3" || a.Name != b.Name || string(a.Request.Body) != string(b.Request.Body) {
+			t.Errorf("case %d: %+v reused as %+v", i, a, b)
+		}
+	}
+	// Other options, or the rules asked for: no reuse of the LLM's answer.
+	if err := gen.Handle(e.ctx, e.requestFor("if-llm", "g-4", iface.GenerationOptions{Generator: "auto", MaxCases: 20})); err != nil {
+		t.Fatal(err)
+	}
+	if err := gen.Handle(e.ctx, e.requestFor("if-llm", "g-5", iface.GenerationOptions{Generator: "rules", MaxCases: 40})); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.calls.Load(); n != 2 {
+		t.Errorf("%d LLM calls, want 2 (other options call again; rules never call)", n)
+	}
+	if in := e.generation("if-llm", "g-5").Info; in.Generator != "rules" || in.FallbackReason != "" {
+		t.Errorf("rules info %+v", in)
 	}
 }
