@@ -50,7 +50,7 @@ type NarratorMetrics struct {
 // NarratorConfig tunes a Narrator.
 type NarratorConfig struct {
 	Model       string        // the model's name, recorded with every narration
-	Timeout     time.Duration // one call's limit (default 60s)
+	Timeout     time.Duration // one call's limit (default 20s: under the reactor's 30s AckWait)
 	MaxTokens   int           // default 1500
 	Temperature float64       // default 0 (the facts are fixed; the wording may be plain)
 	Metrics     NarratorMetrics
@@ -58,7 +58,7 @@ type NarratorConfig struct {
 
 func (c *NarratorConfig) setDefaults() {
 	if c.Timeout == 0 {
-		c.Timeout = 60 * time.Second
+		c.Timeout = 20 * time.Second
 	}
 	if c.MaxTokens == 0 {
 		c.MaxTokens = 1500

@@ -15,6 +15,7 @@ import (
 	"github.com/assay-dev/assay/domain"
 	"github.com/assay-dev/assay/domain/analysis"
 	"github.com/assay-dev/assay/domain/batch"
+	"github.com/assay-dev/assay/domain/iface"
 	"github.com/assay-dev/assay/eventstore"
 	"github.com/assay-dev/assay/handlers/command"
 )
@@ -26,14 +27,25 @@ const AnalyzeName = "reactor-analyze"
 // results and execution requests are read from the log when needed.
 var AnalyzeFilters = []string{"events.app.*.batch.*"}
 
+// Narrator writes an analysis's narrative and its clusters' hypotheses (ai.Narrator does,
+// with an LLM). It returns an error only when ctx ends; any other failure is a narration
+// by the rules with its Fallback reason.
+type Narrator interface {
+	Narrate(ctx context.Context, a analysis.Analysis) (analysis.Narration, error)
+}
+
 // AnalyzerConfig tunes an Analyzer.
 type AnalyzerConfig struct {
 	Now func() time.Time // clock for the recorded events (default: the command handler's)
+	// Narrator rewrites the rules' narrative and hypotheses; nil keeps the rules'. Its
+	// timeout must stay under the reactor's AckWait, or another replica takes the event.
+	Narrator Narrator
 }
 
-// Analyzer answers batch.completed and batch.analysis_requested: it loads the batch and the
-// app's previous completed batches (up to analysis.MaxPrevious) from the log, computes the
-// deterministic analysis with a rule-written narrative and records it. The command id is
+// Analyzer answers batch.completed and batch.analysis_requested: it loads the batch, the
+// definitions of its interfaces at the versions it froze and the app's previous completed
+// batches (up to analysis.MaxPrevious) from the log, computes the deterministic analysis
+// with a rule-written narrative, lets the Narrator (if any) reword it, and records it. The command id is
 // derived from the triggering event, so a redelivery (or another replica) records once.
 type Analyzer struct {
 	cmd   *command.Handler
@@ -88,11 +100,24 @@ func (a *Analyzer) Handle(ctx context.Context, env domain.Envelope) error {
 	if cur.Completed.BatchID == "" {
 		return nil // analysis requested before completion: the completion will trigger it
 	}
-	prev, err := a.previous(ctx, appID, batchID, cur.Completed.At, seq)
+	if cur.Definitions, err = a.definitions(ctx, appID, cur.Submitted.Interfaces); err != nil {
+		return err
+	}
+	prev, err := a.previous(ctx, appID, batchID, seq)
 	if err != nil {
 		return err
 	}
 	an := analysis.Analyze(cur, prev)
+	if a.cfg.Narrator != nil {
+		n, err := a.cfg.Narrator.Narrate(ctx, an)
+		if err != nil {
+			if ctx.Err() != nil {
+				return fmt.Errorf("narrate batch %s: %w", batchID, err)
+			}
+			n = analysis.Narration{Narrator: analysis.NarratorRules, Fallback: "error: " + err.Error()}
+		}
+		an = an.WithNarration(n)
+	}
 	doc, err := json.Marshal(an)
 	if err != nil {
 		return Permanent(fmt.Errorf("analyse batch %s: %w", batchID, err))
@@ -100,7 +125,7 @@ func (a *Analyzer) Handle(ctx context.Context, env domain.Envelope) error {
 	meta := domain.Metadata{CommandID: AnalyzeCommandID(env.ID), UserID: domain.System,
 		CorrelationID: env.Meta.CorrelationID, CausationID: env.ID, RequestID: env.Meta.RequestID}
 	_, err = a.cmd.Batch(ctx, meta, batchID, batch.RecordAnalysis{BatchID: batchID, ActorID: domain.System,
-		Analysis: doc, Narrator: an.Narrator, At: a.cfg.Now()})
+		Analysis: doc, Narrator: an.Narrator, Model: an.NarratorModel, Fallback: an.NarratorFallback, At: a.cfg.Now()})
 	switch {
 	case err == nil, errors.Is(err, domain.ErrConflict):
 		return nil // recorded (now or before), or the batch cannot take it
@@ -134,64 +159,104 @@ func (a *Analyzer) loadBatch(ctx context.Context, appID, batchID string) (analys
 	return h, seq, nil
 }
 
-// previous reads the app's completed batches that completed before (at, seq), newest
-// first, up to analysis.MaxPrevious, with their results.
-func (a *Analyzer) previous(ctx context.Context, appID, batchID string, at time.Time, seq uint64) ([]analysis.BatchHistory, error) {
-	envs, _, err := a.store.Load(ctx, domain.BatchSubject(appID, "*"))
+// definitions reads the batch's interfaces as defined at the versions it froze (the batch
+// freezes only what checks responses; coverage needs the parameters' schemas). An
+// interface whose version is not in the log is left out: its coverage is not measured.
+func (a *Analyzer) definitions(ctx context.Context, appID string, refs []batch.InterfaceRef) (map[string]iface.Definition, error) {
+	want := map[string]int{}
+	filters := make([]string, 0, len(refs))
+	for _, r := range refs {
+		if domain.ValidID(r.ID) {
+			want[r.ID] = r.Version
+			filters = append(filters, domain.InterfaceSubject(appID, r.ID))
+		}
+	}
+	if len(filters) == 0 {
+		return nil, nil
+	}
+	envs, _, err := a.store.Load(ctx, filters...)
 	if err != nil {
-		return nil, fmt.Errorf("load batches of app %s: %w", appID, err)
+		return nil, fmt.Errorf("load the interfaces of app %s: %w", appID, err)
 	}
-	type done struct {
-		h   analysis.BatchHistory
-		seq uint64
-	}
-	subs := map[string]batch.Submitted{}
-	var cands []done
-	seen := map[string]bool{}
+	out := map[string]iface.Definition{}
 	for _, env := range envs {
 		switch e := env.Data.(type) {
-		case batch.Submitted:
-			subs[e.BatchID] = e
-		case batch.Completed:
-			if e.BatchID == batchID || seen[e.BatchID] {
-				continue
+		case iface.Defined:
+			if v, ok := want[e.InterfaceID]; ok && v == e.Version {
+				out[e.InterfaceID] = e.Interface
 			}
-			seen[e.BatchID] = true
-			if e.At.Before(at) || (e.At.Equal(at) && env.Seq < seq) {
-				cands = append(cands, done{h: analysis.BatchHistory{Completed: e}, seq: env.Seq})
+		case iface.Updated:
+			if v, ok := want[e.InterfaceID]; ok && v == e.Version {
+				out[e.InterfaceID] = e.Interface
 			}
 		}
 	}
-	cands = slices.DeleteFunc(cands, func(d done) bool { _, ok := subs[d.h.Completed.BatchID]; return !ok })
-	slices.SortFunc(cands, func(x, y done) int {
-		return cmp.Or(y.h.Completed.At.Compare(x.h.Completed.At), cmp.Compare(y.seq, x.seq))
-	})
+	return out, nil
+}
+
+// previousWindow is the first span of stream sequences before the batch's completion
+// searched for earlier completions; each further search is 8 times wider.
+const previousWindow = 1 << 14
+
+// previous reads the app's batches that completed before the batch (whose completion is at
+// stream sequence seq), newest first, up to analysis.MaxPrevious, with their results. It
+// searches backwards in widening windows of the log rather than reading the app's whole
+// batch history, so its cost follows the recent batches, not the app's age.
+func (a *Analyzer) previous(ctx context.Context, appID, batchID string, seq uint64) ([]analysis.BatchHistory, error) {
+	type done struct {
+		c   batch.Completed
+		seq uint64
+	}
+	var cands []done
+	for w := uint64(previousWindow); ; w *= 8 {
+		from := uint64(0)
+		if seq > w {
+			from = seq - w
+		}
+		cands = cands[:0]
+		seen := map[string]bool{}
+		err := a.store.Replay(ctx, from, seq, []string{domain.BatchSubject(appID, "*")}, func(env domain.Envelope) error {
+			if e, ok := env.Data.(batch.Completed); ok && e.BatchID != batchID && !seen[e.BatchID] && env.Seq < seq {
+				seen[e.BatchID] = true
+				cands = append(cands, done{c: e, seq: env.Seq})
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("load the batches of app %s: %w", appID, err)
+		}
+		if len(cands) >= analysis.MaxPrevious || from == 0 {
+			break
+		}
+	}
+	slices.SortFunc(cands, func(x, y done) int { return cmp.Or(y.c.At.Compare(x.c.At), cmp.Compare(y.seq, x.seq)) })
 	cands = cands[:min(len(cands), analysis.MaxPrevious)]
 	if len(cands) == 0 {
 		return nil, nil
 	}
-	filters := make([]string, len(cands))
+	filters := make([]string, 0, 2*len(cands))
+	out := make([]analysis.BatchHistory, len(cands))
 	index := map[string]int{}
-	for i := range cands {
-		id := cands[i].h.Completed.BatchID
-		cands[i].h.Submitted = subs[id]
-		filters[i] = domain.ResultSubject(appID, id, "*")
-		index[id] = i
+	for i, d := range cands {
+		out[i].Completed = d.c
+		index[d.c.BatchID] = i
+		filters = append(filters, domain.BatchSubject(appID, d.c.BatchID), domain.ResultSubject(appID, d.c.BatchID, "*"))
 	}
-	results, _, err := a.store.Load(ctx, filters...)
+	envs, _, err := a.store.Load(ctx, filters...)
 	if err != nil {
-		return nil, fmt.Errorf("load results of the previous batches of app %s: %w", appID, err)
+		return nil, fmt.Errorf("load the previous batches of app %s: %w", appID, err)
 	}
-	for _, env := range results {
-		if r, ok := env.Data.(batch.CaseExecuted); ok {
-			if i, ok := index[r.BatchID]; ok {
-				cands[i].h.Results = append(cands[i].h.Results, r)
+	for _, env := range envs {
+		switch e := env.Data.(type) {
+		case batch.Submitted:
+			if i, ok := index[e.BatchID]; ok {
+				out[i].Submitted = e
+			}
+		case batch.CaseExecuted:
+			if i, ok := index[e.BatchID]; ok {
+				out[i].Results = append(out[i].Results, e)
 			}
 		}
 	}
-	out := make([]analysis.BatchHistory, len(cands))
-	for i, d := range cands {
-		out[i] = d.h
-	}
-	return out, nil
+	return slices.DeleteFunc(out, func(h analysis.BatchHistory) bool { return h.Submitted.BatchID == "" }), nil
 }

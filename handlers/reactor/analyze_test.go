@@ -1,14 +1,19 @@
 package reactor_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/assay-dev/assay/domain"
 	"github.com/assay-dev/assay/domain/analysis"
 	"github.com/assay-dev/assay/domain/batch"
+	"github.com/assay-dev/assay/domain/iface"
+	"github.com/assay-dev/assay/eventstore"
 	"github.com/assay-dev/assay/handlers/reactor"
 )
 
@@ -47,7 +52,7 @@ func (e *env) analyses(batchID string) []analysis.Analysis {
 			if err := json.Unmarshal(a.Analysis, &an); err != nil {
 				e.t.Fatal(err)
 			}
-			if a.Narrator != "rules" || an.Narrator != "rules" || an.Narrative == "" {
+			if a.Narrator != an.Narrator || a.Model != an.NarratorModel || a.Fallback != an.NarratorFallback || an.Narrative == "" {
 				e.t.Errorf("analysis by %q/%q, narrative %q", a.Narrator, an.Narrator, an.Narrative)
 			}
 			out = append(out, an)
@@ -113,5 +118,95 @@ func TestAnalyzeRedeliveryAndRequest(t *testing.T) {
 	got := e.analyses("b-r")
 	if len(got) != 2 || got[1].Totals != got[0].Totals || got[1].Totals.Failed != 1 {
 		t.Fatalf("analyses %+v", got)
+	}
+}
+
+// completedEnv is the batch.completed of a batch.
+func (e *env) completedEnv(batchID string) domain.Envelope {
+	e.t.Helper()
+	for _, env := range e.load(domain.BatchSubject(appID, batchID)) {
+		if _, ok := env.Data.(batch.Completed); ok {
+			return env
+		}
+	}
+	e.t.Fatalf("batch %s did not complete", batchID)
+	return domain.Envelope{}
+}
+
+type fakeNarrator struct {
+	n   analysis.Narration
+	err error
+}
+
+func (f fakeNarrator) Narrate(context.Context, analysis.Analysis) (analysis.Narration, error) {
+	return f.n, f.err
+}
+
+// The narrator's words and name are recorded (the numbers stay the analysis's), its
+// fallback reason too; coverage is measured against the interface's definition at the
+// version the batch froze.
+func TestAnalyzeNarratorAndDefinition(t *testing.T) {
+	e := setup(t)
+	def := iface.Definition{Name: "pets", Method: "GET", Path: "/pets",
+		Query: json.RawMessage(`{"type":"object","properties":{"limit":{"type":"integer","minimum":1,"maximum":10}}}`)}
+	for v, d := range []iface.Definition{{Name: "pets", Method: "GET", Path: "/pets"}, def} {
+		var ev domain.Event = iface.Defined{AppID: appID, InterfaceID: "if-1", OwnerID: "user-1", Interface: d, Version: 0, At: time.Now().UTC()}
+		if v == 1 {
+			ev = iface.Updated{AppID: appID, InterfaceID: "if-1", Interface: d, Changed: []string{"query"}, Version: 1, At: time.Now().UTC()}
+		}
+		if _, err := e.store.Append(e.ctx, eventstore.Expect{}, newEnv(ev)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.finish("b-l", 4, func(i int) bool { return i == 0 })
+	llm := analysis.Narration{Narrator: "llm", Model: "m-1", Narrative: "Told by a model.",
+		Hypotheses: []analysis.Hypothesis{{Label: analysis.WrongStatusCode, Text: "the service answers 200 where 201 is documented"}}}
+	if err := reactor.NewAnalyzer(e.cmd, reactor.AnalyzerConfig{Narrator: fakeNarrator{n: llm}}).Handle(e.ctx, e.completedEnv("b-l")); err != nil {
+		t.Fatal(err)
+	}
+	got := e.analyses("b-l")
+	if len(got) != 1 || got[0].Narrator != "llm" || got[0].NarratorModel != "m-1" || got[0].Narrative != "Told by a model." ||
+		got[0].Totals.Failed != 1 || got[0].Clusters[0].Hypothesis.By != "llm" || got[0].Clusters[0].Hypothesis.Label != analysis.WrongStatusCode {
+		t.Fatalf("analysis %+v", got)
+	}
+	cov := got[0].Coverage.Interfaces[0]
+	want := []analysis.ParameterCoverage{{Name: "query.limit", In: "query", Possible: []string{"valid", "boundary", "out_of_range", "wrong_type"}, Exercised: []string{}}}
+	if !cov.DefinitionKnown || !reflect.DeepEqual(cov.Parameters, want) || cov.CellsPossible != 4 || got[0].Coverage.Totals.CellsPossible != 4 {
+		t.Fatalf("coverage %+v", cov)
+	}
+
+	e.finish("b-f", 2, func(int) bool { return true })
+	fb := analysis.Narration{Narrator: "rules", Fallback: "timeout: no answer within 20s"}
+	a := reactor.NewAnalyzer(e.cmd, reactor.AnalyzerConfig{Narrator: fakeNarrator{n: fb}})
+	if err := a.Handle(e.ctx, e.completedEnv("b-f")); err != nil {
+		t.Fatal(err)
+	}
+	got = e.analyses("b-f")
+	if len(got) != 1 || got[0].Narrator != "rules" || got[0].NarratorFallback != fb.Fallback || got[0].Clusters[0].Hypothesis.By != "rules" {
+		t.Fatalf("fallback analysis %+v", got)
+	}
+	// A narrator failing because the handler is stopping records nothing.
+	ctx, cancel := context.WithCancel(e.ctx)
+	cancel()
+	a = reactor.NewAnalyzer(e.cmd, reactor.AnalyzerConfig{Narrator: fakeNarrator{err: context.Canceled}})
+	if err := a.Handle(ctx, e.completedEnv("b-l")); err == nil {
+		t.Fatal("a stopped narration was recorded")
+	}
+}
+
+// The previous batches are the latest MaxPrevious completed before, newest first.
+func TestAnalyzePreviousNewestFirst(t *testing.T) {
+	e := setup(t)
+	for i := range analysis.MaxPrevious + 2 {
+		e.finish(fmt.Sprintf("b-%d", i), 2, func(int) bool { return false })
+	}
+	last := fmt.Sprintf("b-%d", analysis.MaxPrevious+1)
+	if err := reactor.NewAnalyzer(e.cmd, reactor.AnalyzerConfig{}).Handle(e.ctx, e.completedEnv(last)); err != nil {
+		t.Fatal(err)
+	}
+	got := e.analyses(last)
+	want := []string{"b-5", "b-4", "b-3", "b-2", "b-1"}
+	if len(got) != 1 || !slices.Equal(got[0].PreviousBatches, want) {
+		t.Fatalf("previous %+v, want %v", got, want)
 	}
 }
