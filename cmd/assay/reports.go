@@ -45,6 +45,10 @@ func reportsCommand(fs *flag.FlagSet) runFunc {
 		}
 		store, closeStore, err := openStore(ctx, cfg, newLogger(cfg, io.Discard))
 		if err != nil {
+			if cfg.Get("ASSAY_NATS_URL") == "" && cfg.Get("ASSAY_NATS_LISTEN") != "" {
+				// Most often `assay dev` holds the data directory and the port: read through it.
+				return fmt.Errorf("%w (if assay dev is running, pass --nats-url nats://%s)", err, cfg.Get("ASSAY_NATS_LISTEN"))
+			}
 			return err
 		}
 		defer closeStore()
