@@ -19,6 +19,7 @@ const (
 type htmlView struct {
 	report
 	PassRate string
+	Classes  []string
 	Bars     barChart
 	Hist     histChart
 }
@@ -53,7 +54,7 @@ type histBar struct {
 func f1(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
 
 func renderHTML(r report) ([]byte, error) {
-	v := htmlView{report: r, PassRate: pct(r.Totals.Passed, r.Totals.Total)}
+	v := htmlView{report: r, PassRate: pct(r.Totals.Passed, r.Totals.Total), Classes: coverageClasses}
 
 	v.Bars = barChart{Width: chartWidth, Height: max(1, len(r.Interfaces))*rowHeight + 8}
 	for n, i := range r.Interfaces {
@@ -132,6 +133,7 @@ svg{display:block;max-width:100%;height:auto}svg text{font:12px system-ui,sans-s
 .failure{border:1px solid #d0d7de;border-left:4px solid #cf222e;border-radius:6px;padding:10px 14px;margin:12px 0}
 .failure.errored{border-left-color:#bc4c00}
 pre{background:#f6f8fa;border:1px solid #d0d7de;border-radius:4px;padding:8px;overflow:auto;max-height:360px;white-space:pre-wrap;word-break:break-all;margin:4px 0}
+.cov td.yes{background:#dafbe1;color:#1a7f37;text-align:center}.cov td.no{background:#ffebe9;color:#cf222e;text-align:center}.cov td.na{background:#f6f8fa}
 .legend span{display:inline-block;margin-right:14px}.sw{display:inline-block;width:10px;height:10px;margin-right:4px}
 </style>
 </head>
@@ -160,6 +162,19 @@ pre{background:#f6f8fa;border:1px solid #d0d7de;border-radius:4px;padding:8px;ov
 {{- if .Narrative}}
 <h2>Analysis</h2>
 <p>{{.Narrative}}</p>
+{{- if .Narrator}}
+<p class="muted">Written by {{.Narrator}}{{if .Fallback}} · {{.Fallback}}{{end}}</p>
+{{- end}}
+{{- end}}
+{{- if .Clusters}}
+
+<h2>Failure clusters</h2>
+<table>
+<tr><th>Interface</th><th>Failed check</th><th>Status</th><th>Cases</th><th>Likely cause</th><th>Hypothesis</th></tr>
+{{- range .Clusters}}
+<tr><td>{{.Interface}}</td><td>{{.Check}}</td><td class="n">{{if .Status}}{{.Status}}{{else}}none{{end}}</td><td class="n">{{.Count}}</td><td><b>{{.Label}}</b></td><td>{{.Text}}{{if .By}} <span class="muted">({{.By}})</span>{{end}}</td></tr>
+{{- end}}
+</table>
 {{- end}}
 
 <h2>Pass / fail per interface</h2>
@@ -202,6 +217,28 @@ pre{background:#f6f8fa;border:1px solid #d0d7de;border-radius:4px;padding:8px;ov
 <tr><td>{{.Key}}</td><td>{{.Value}}</td></tr>
 {{- end}}
 </table>
+{{- end}}
+{{- if .CovIfaces}}
+<table>
+<tr><th>Interface</th><th>Parameter × class</th><th>Statuses observed</th><th>Statuses documented</th><th>Documented observed</th><th>Schema-conforming responses</th></tr>
+{{- range .CovIfaces}}
+<tr><td>{{.Name}}</td><td>{{.Cells}}</td><td>{{.Observed}}</td><td>{{.Documented}}</td><td>{{.Statuses}}</td><td>{{.Schema}}</td></tr>
+{{- end}}
+</table>
+{{- range .CovIfaces}}
+{{- if .Params}}
+<h3>{{.Name}}: parameter × class</h3>
+<table class="cov">
+<tr><th>Parameter</th><th>In</th><th>Required</th>{{range $.Classes}}<th>{{.}}</th>{{end}}</tr>
+{{- range .Params}}
+<tr><td><code>{{.Name}}</code></td><td>{{.In}}</td><td>{{if .Required}}yes{{end}}</td>{{range .Cells}}{{if eq . "yes"}}<td class="yes" title="exercised">✓</td>{{else if eq . "no"}}<td class="no" title="not exercised">✗</td>{{else}}<td class="na"></td>{{end}}{{end}}</tr>
+{{- end}}
+</table>
+{{- if .Unattributed}}
+<p class="muted">{{.Unattributed}} case(s) name no parameter of the definition and are not counted.</p>
+{{- end}}
+{{- end}}
+{{- end}}
 {{- end}}
 
 <h2>Failures ({{len .Failures}})</h2>

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 
+	"github.com/assay-dev/assay/domain/analysis"
 	"github.com/assay-dev/assay/domain/batch"
 )
 
@@ -23,6 +24,28 @@ type jsonDoc struct {
 	Failures    []jsonFailure   `json:"failures"`
 	Narrative   string          `json:"narrative,omitempty"`
 	Coverage    []jsonKV        `json:"coverage,omitempty"`
+	// The narrator, the failure clusters with their hypotheses and the coverage per
+	// interface, when the analysis is domain/analysis's document.
+	Narrator           string              `json:"narrator,omitempty"`
+	NarratorFallback   string              `json:"narrator_fallback,omitempty"`
+	Clusters           []jsonCluster       `json:"clusters,omitempty"`
+	CoverageInterfaces []jsonCoverageIface `json:"coverage_interfaces,omitempty"`
+}
+
+type jsonCluster struct {
+	Interface  string   `json:"interface"`
+	Check      string   `json:"check"`
+	Status     int      `json:"status"`
+	Count      int      `json:"count"`
+	CaseIDs    []string `json:"case_ids"`
+	Label      string   `json:"label"`
+	Hypothesis string   `json:"hypothesis"`
+	By         string   `json:"by"`
+}
+
+type jsonCoverageIface struct {
+	Name string `json:"name"`
+	analysis.InterfaceCoverage
 }
 
 type jsonBucket struct {
@@ -137,6 +160,14 @@ func renderJSON(r report) ([]byte, error) {
 	}
 	for _, e := range r.Coverage {
 		d.Coverage = append(d.Coverage, jsonKV(e))
+	}
+	d.Narrator, d.NarratorFallback = r.Narrator, r.Fallback
+	for _, c := range r.Clusters {
+		d.Clusters = append(d.Clusters, jsonCluster{Interface: c.Interface, Check: c.Check, Status: c.Status, Count: c.Count,
+			CaseIDs: c.CaseIDs, Label: c.LabelCode, Hypothesis: c.Text, By: c.By})
+	}
+	for _, i := range r.CovIfaces {
+		d.CoverageInterfaces = append(d.CoverageInterfaces, jsonCoverageIface{Name: i.Name, InterfaceCoverage: i.Raw})
 	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)

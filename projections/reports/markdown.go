@@ -35,6 +35,27 @@ func renderMarkdown(r report) ([]byte, error) {
 	}
 	if r.Narrative != "" {
 		w("\n## Analysis\n\n", md(r.Narrative), "\n")
+		if r.Narrator != "" {
+			w("\n_Written by ", md(r.Narrator))
+			if r.Fallback != "" {
+				w(" · ", md(r.Fallback))
+			}
+			w("_\n")
+		}
+	}
+	if len(r.Clusters) > 0 {
+		w("\n## Failure clusters\n\n| Interface | Failed check | Status | Cases | Likely cause | Hypothesis |\n|---|---|--:|--:|---|---|\n")
+		for _, c := range r.Clusters {
+			status := "none"
+			if c.Status > 0 {
+				status = strconv.Itoa(c.Status)
+			}
+			text := md(c.Text)
+			if c.By != "" {
+				text += " (" + md(c.By) + ")"
+			}
+			w("| ", md(c.Interface), " | ", md(c.Check), " | ", status, " | ", strconv.Itoa(c.Count), " | **", md(c.Label), "** | ", text, " |\n")
+		}
 	}
 
 	w("\n## Interfaces\n\n| Interface | Method | Path | Total | Passed | Failed | Errored | Canceled | Pass rate |\n")
@@ -52,6 +73,7 @@ func renderMarkdown(r report) ([]byte, error) {
 			w("| ", md(c.Key), " | ", md(c.Value), " |\n")
 		}
 	}
+	markdownCoverage(w, r.CovIfaces)
 
 	w("\n## Failures\n\n")
 	if len(r.Failures) == 0 {
@@ -73,6 +95,50 @@ func renderMarkdown(r report) ([]byte, error) {
 		w("Response:\n\n", fence(responseText(c.Response)), "\n")
 	}
 	return []byte(b.String()), nil
+}
+
+// markdownCoverage writes the per-interface coverage and each interface's parameter ×
+// class table (✓ exercised, ✗ applicable but not exercised, blank not applicable).
+func markdownCoverage(w func(...string), ifaces []covIface) {
+	if len(ifaces) == 0 {
+		return
+	}
+	w("\n| Interface | Parameter × class | Statuses observed | Statuses documented | Documented observed | Schema-conforming responses |\n")
+	w("|---|---|---|---|---|---|\n")
+	for _, i := range ifaces {
+		w("| ", md(i.Name), " | ", md(i.Cells), " | ", md(i.Observed), " | ", md(i.Documented), " | ", md(i.Statuses), " | ", md(i.Schema), " |\n")
+	}
+	for _, i := range ifaces {
+		if len(i.Params) == 0 {
+			continue
+		}
+		w("\n### ", md(i.Name), ": parameter × class\n\n| Parameter | In | Required |")
+		for _, c := range coverageClasses {
+			w(" ", md(c), " |")
+		}
+		w("\n|---|---|---|", strings.Repeat(":-:|", len(coverageClasses)), "\n")
+		for _, p := range i.Params {
+			req := ""
+			if p.Required {
+				req = "yes"
+			}
+			w("| ", md(p.Name), " | ", p.In, " | ", req, " |")
+			for _, c := range p.Cells {
+				switch c {
+				case cellYes:
+					w(" ✓ |")
+				case cellNo:
+					w(" ✗ |")
+				default:
+					w("  |")
+				}
+			}
+			w("\n")
+		}
+		if i.Unattributed > 0 {
+			w("\n", strconv.Itoa(i.Unattributed), " case(s) name no parameter of the definition and are not counted.\n")
+		}
+	}
 }
 
 var mdEscaper = strings.NewReplacer(

@@ -4,7 +4,6 @@
 package reports
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -71,8 +70,7 @@ type report struct {
 	Interfaces  []ifaceReport
 	Failures    []failure // failed and errored cases, in result order
 	Histogram   []bucket
-	Narrative   string
-	Coverage    []kv
+	analysisView
 }
 
 type ifaceReport struct {
@@ -234,7 +232,7 @@ func build(in Input) report {
 			r.Totals = c.Totals
 		}
 	}
-	r.Narrative, r.Coverage = analysis(in.Analysis)
+	r.analysisView = readAnalysis(in.Analysis, r.Interfaces)
 	return r
 }
 
@@ -304,56 +302,6 @@ func value(v any) string {
 }
 
 func fmtNum(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
-
-// analysis reads what it can from the opaque analysis document: a "narrative" string and a
-// "coverage" object, flattened to sorted dotted keys. Any other shape is ignored.
-func analysis(raw json.RawMessage) (string, []kv) {
-	var doc map[string]json.RawMessage
-	if len(bytes.TrimSpace(raw)) == 0 || json.Unmarshal(raw, &doc) != nil {
-		return "", nil
-	}
-	var narrative string
-	if n, ok := doc["narrative"]; ok {
-		_ = json.Unmarshal(n, &narrative)
-	}
-	var cov map[string]json.RawMessage
-	if c, ok := doc["coverage"]; ok && json.Unmarshal(c, &cov) == nil {
-		var out []kv
-		flatten("", cov, 0, &out)
-		return narrative, out
-	}
-	return narrative, nil
-}
-
-func flatten(prefix string, m map[string]json.RawMessage, depth int, out *[]kv) {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		key := k
-		if prefix != "" {
-			key = prefix + "." + k
-		}
-		v := bytes.TrimSpace(m[k])
-		var sub map[string]json.RawMessage
-		if depth < 3 && len(v) > 0 && v[0] == '{' && json.Unmarshal(v, &sub) == nil && len(sub) > 0 {
-			flatten(key, sub, depth+1, out)
-			continue
-		}
-		var s string
-		if len(v) > 0 && v[0] == '"' && json.Unmarshal(v, &s) == nil {
-			*out = append(*out, kv{Key: key, Value: s})
-			continue
-		}
-		var buf bytes.Buffer
-		if json.Compact(&buf, v) != nil {
-			continue
-		}
-		*out = append(*out, kv{Key: key, Value: buf.String()})
-	}
-}
 
 // seconds formats milliseconds as seconds with millisecond precision.
 func seconds(ms float64) string { return strconv.FormatFloat(ms/1000, 'f', 3, 64) }
