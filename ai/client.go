@@ -141,3 +141,13 @@ func intInfo(m map[string]any, k string) int {
 	}
 	return 0
 }
+
+// Counters are the client's assay_llm_calls_total{purpose,outcome} and
+// assay_llm_fallbacks_total{purpose,reason}, for another caller of the same client (the
+// narrator) to count in the same series.
+func (c *Client) Counters() (calls, fallbacks *prometheus.CounterVec) {
+	return c.metrics.calls, c.metrics.fallbacks
+}
+
+// Config is the client's configuration, defaults applied.
+func (c *Client) Config() Config { return c.cfg }

@@ -62,7 +62,7 @@ func runDev(ctx context.Context, cfg Config, demoAddr string, out io.Writer) err
 		return err
 	}
 	defer engines.wait()
-	reacts, err := startReactors(ctx, store, reg, log)
+	reacts, err := startAllReactors(ctx, cfg, store, reg, log)
 	if err != nil {
 		return err
 	}

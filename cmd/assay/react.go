@@ -5,11 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sirupsen/logrus"
 
+	"github.com/assay-dev/assay/ai"
 	"github.com/assay-dev/assay/eventstore"
 	cmdhandler "github.com/assay-dev/assay/handlers/command"
 	"github.com/assay-dev/assay/handlers/reactor"
@@ -25,7 +28,7 @@ func runReact(ctx context.Context, cfg Config, _ []string, out io.Writer) error 
 	}
 	defer closeStore()
 	reg := prometheus.NewRegistry()
-	rs, err := startReactors(ctx, store, reg, log)
+	rs, err := startAllReactors(ctx, cfg, store, reg, log)
 	if err != nil {
 		return err
 	}
@@ -46,10 +49,26 @@ func (r *reactors) wait() error {
 	return errors.Join(r.errs...)
 }
 
-// startReactors starts the case generator (rules; the LLM comes with the AI issue), the
-// dispatcher and the completion reactor; each may run as several
-// replicas (durable consumers are shared, expected sequences keep appends single).
+// startReactors is startAllReactors without settings: rules-only generation. It stays
+// for the callers written before the settings reached the reactors.
 func startReactors(ctx context.Context, store *eventstore.Store, reg prometheus.Registerer, log logrus.FieldLogger) (*reactors, error) {
+	return startAllReactors(ctx, Config{}, store, reg, log)
+}
+
+// startAllReactors starts the case generator (the LLM when ASSAY_LLM_API_KEY is set, else
+// the rules), the dispatcher, the completion reactor, the analyser and the reporter; each
+// may run as several replicas (durable consumers are shared, expected sequences keep
+// appends single). llm, the one LLM client of the process (nil without a key), bounds
+// the calls of every part that uses it.
+func startAllReactors(ctx context.Context, cfg Config, store *eventstore.Store, reg prometheus.Registerer, log logrus.FieldLogger) (*reactors, error) {
+	llm, err := newLLM(cfg, reg)
+	if err != nil {
+		return nil, err
+	}
+	caseLLM, err := ai.NewGenerator(llm, reg)
+	if err != nil {
+		return nil, err
+	}
 	handler, err := cmdhandler.New(store, cmdhandler.Config{}, nil)
 	if err != nil {
 		return nil, err
@@ -62,7 +81,7 @@ func startReactors(ctx context.Context, store *eventstore.Store, reg prometheus.
 	if err != nil {
 		return nil, err
 	}
-	generate, err := reactor.NewGenerator(handler, reactor.GeneratorConfig{}).Reactor(reactor.Config{}, log, reg)
+	generate, err := reactor.NewGenerator(handler, reactor.GeneratorConfig{LLM: caseLLM}).Reactor(reactor.Config{}, log, reg)
 	if err != nil {
 		return nil, err
 	}
@@ -86,4 +105,45 @@ func startReactors(ctx context.Context, store *eventstore.Store, reg prometheus.
 		})
 	}
 	return rs, nil
+}
+
+// newLLM builds the LLM client of the ASSAY_LLM_* settings; nil without a key.
+func newLLM(cfg Config, reg prometheus.Registerer) (*ai.Client, error) {
+	key := cfg.Get("ASSAY_LLM_API_KEY")
+	if key == "" {
+		return nil, nil
+	}
+	c := ai.Config{BaseURL: cfg.Get("ASSAY_LLM_BASE_URL"), APIKey: key, Model: cfg.Get("ASSAY_LLM_MODEL")}
+	var errs []error
+	if v := cfg.Get("ASSAY_LLM_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		errs = append(errs, settingErr("ASSAY_LLM_TIMEOUT", err))
+		c.Timeout = d
+	}
+	if v := cfg.Get("ASSAY_LLM_MAX_CONCURRENCY"); v != "" {
+		n, err := strconv.Atoi(v)
+		errs = append(errs, settingErr("ASSAY_LLM_MAX_CONCURRENCY", err))
+		c.MaxConcurrency = n
+	}
+	if v := cfg.Get("ASSAY_LLM_MAX_TOKENS"); v != "" {
+		n, err := strconv.Atoi(v)
+		errs = append(errs, settingErr("ASSAY_LLM_MAX_TOKENS", err))
+		c.MaxTokens = n
+	}
+	if v := cfg.Get("ASSAY_LLM_TEMPERATURE"); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		errs = append(errs, settingErr("ASSAY_LLM_TEMPERATURE", err))
+		c.Temperature = f
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return ai.NewClient(c, reg)
+}
+
+func settingErr(name string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%s: %w", name, err)
 }
