@@ -59,8 +59,11 @@ func AMQPURL(tb testing.TB) string {
 }
 
 // ExclusiveAMQPURL is AMQPURL for a test that restarts the server: it holds the server
-// alone until the test ends, waiting first (up to 5 minutes, logged) for the tests
-// holding it to end; tests that start meanwhile wait for this one.
+// alone until the test ends, waiting first (up to 5 minutes, logged every 5 s, then a
+// failure) for the tests holding it to end; tests that start meanwhile wait for this one.
+// In its own package, such a test should not be parallel, and parallel tests should call
+// AMQPURL after t.Parallel(): a paused parallel test holding the server shared would
+// otherwise keep it waiting until it gives up.
 func ExclusiveAMQPURL(tb testing.TB) string {
 	tb.Helper()
 	url := lookup(tb, EnvAMQPURL, "RabbitMQ")
