@@ -59,7 +59,7 @@ func generate(t *testing.T, g *ai.Generator, max int) ([]testcase.Case, iface.Ge
 	return cases, info
 }
 
-func newGen(t *testing.T, c *ai.Client) *ai.Generator {
+func newGen(t testing.TB, c *ai.Client) *ai.Generator {
 	t.Helper()
 	g, err := ai.NewGenerator(c, nil)
 	if err != nil {
@@ -290,4 +290,42 @@ func fallbacks(t *testing.T, reg *prometheus.Registry, reason string) prometheus
 		}
 	}
 	return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "x"}, func() float64 { return 0 })
+}
+
+func TestGenerateChecksParameters(t *testing.T) {
+	t.Parallel()
+	def := iface.Definition{Name: "list pets", Method: "GET", Path: "/pets",
+		Query: json.RawMessage(`{"type":"object","required":["limit"],"properties":{"limit":{"type":"integer","minimum":1,"maximum":100},
+			"tag":{"type":"string","nullable":true}}}`),
+		Headers:   json.RawMessage(`{"type":"object","properties":{"X-Tenant":{"type":"string","format":"uuid"}}}`),
+		Responses: map[string]iface.Response{"200": {}}}
+	content := `{"cases":[
+{"name":"limit as text","class":"valid","reason":"parameters travel as text","request":{"method":"GET","path":"/pets","query":{"limit":"10"}},"expected_status":200},
+{"name":"limit 100","class":"boundary","reason":"query.limit at maximum","request":{"method":"GET","path":"/pets","query":{"limit":100}},"expected_status":200},
+{"name":"limit 101","class":"out_of_range","reason":"query.limit over maximum","request":{"method":"GET","path":"/pets","query":{"limit":"101"}},"expected_status":400},
+{"name":"limit abc","class":"wrong_type","reason":"query.limit not a number","request":{"method":"GET","path":"/pets","query":{"limit":"abc"}},"expected_status":400},
+{"name":"no limit","class":"missing_required","reason":"query.limit left out","request":{"method":"GET","path":"/pets"},"expected_status":400},
+{"name":"bad tenant","class":"format","reason":"header X-Tenant not a uuid","request":{"method":"GET","path":"/pets","query":{"limit":5},"headers":{"x-tenant":"nope"}},"expected_status":400},
+{"name":"limit 0 called boundary","class":"boundary","reason":"wrong: 0 is under minimum","request":{"method":"GET","path":"/pets","query":{"limit":0}},"expected_status":200},
+{"name":"missing but wrong type too","class":"missing_required","reason":"two problems","request":{"method":"GET","path":"/pets","query":{"tag":5},"headers":{"X-Tenant":"nope"}},"expected_status":400}
+]}`
+	f := newFakeLLM(t, answer{content: content})
+	cases, info, err := newGen(t, f.client(t, time.Second, 1)).Generate(context.Background(), def, casegen.Options{Seed: 3, MaxCases: 50}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Generator != "llm" || len(info.Dropped) != 2 {
+		t.Fatalf("info %+v", info)
+	}
+	llm := map[string]bool{}
+	for _, c := range cases {
+		if c.Source == "llm" {
+			llm[c.Name] = true
+		}
+	}
+	for _, n := range []string{"limit as text", "limit 100", "limit 101", "limit abc", "no limit", "bad tenant"} {
+		if !llm[n] {
+			t.Errorf("case %q dropped: %q", n, info.Dropped)
+		}
+	}
 }

@@ -96,10 +96,10 @@ func statusClasses(def iface.Definition) (ok, bad string) {
 	}
 	ok, bad = "2xx", "400 or 422"
 	if len(two) > 0 {
-		ok = "one of the documented " + strings.Join(two, ", ")
+		ok = "a documented status: " + strings.Join(two, ", ")
 	}
 	if len(four) > 0 {
-		bad = "one of the documented " + strings.Join(four, ", ")
+		bad = "a documented status: " + strings.Join(four, ", ")
 	}
 	return ok, bad
 }

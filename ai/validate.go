@@ -42,7 +42,7 @@ func newRequestSchema(def iface.Definition) (*requestSchema, error) {
 		if err != nil {
 			return nil, fmt.Errorf("ai: %s schema: %w", sec.name, err)
 		}
-		props[sec.name] = doc
+		props[sec.name] = openAPINullable(doc)
 		if sec.name != "body" {
 			rs.types[sec.name] = paramTypes(doc)
 		}
@@ -66,6 +66,27 @@ func newRequestSchema(def iface.Definition) (*requestSchema, error) {
 	}
 	rs.sch = sch
 	return rs, nil
+}
+
+// openAPINullable turns OpenAPI 3.0's "nullable": true into a type that allows null, as
+// domain/casegen reads it, so a null case on a nullable field is not taken for invalid.
+func openAPINullable(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, x := range t {
+			t[k] = openAPINullable(x)
+		}
+		if b, _ := t["nullable"].(bool); b {
+			if typ, ok := t["type"].(string); ok {
+				t["type"] = []any{typ, "null"}
+			}
+		}
+	case []any:
+		for i, x := range t {
+			t[i] = openAPINullable(x)
+		}
+	}
+	return v
 }
 
 // paramTypes lists each parameter's declared types.
