@@ -123,6 +123,17 @@ func (g *Generator) Handle(ctx context.Context, env domain.Envelope) error {
 	if err != nil {
 		return fmt.Errorf("generation %s: %w", e.GenerationID, err) // stopping: retried by the next owner
 	}
+	if g.cfg.LLM != nil && e.Options.Generator != "rules" {
+		// The LLM takes seconds: a later request for the same interface, handled meanwhile
+		// by another replica, may have finished first, and its cases must stay the current ones.
+		later, err := g.supersededBy(ctx, e)
+		if err != nil {
+			return err
+		}
+		if later != "" {
+			return g.fail(ctx, meta, e, "superseded by generation "+later+", requested later and finished first")
+		}
+	}
 	_, err = g.cmd.Interface(ctx, meta, e.InterfaceID, iface.RecordGeneration{InterfaceID: e.InterfaceID,
 		ActorID: domain.System, GenerationID: e.GenerationID, Info: info, Cases: cases, At: g.cfg.Now()})
 	switch {
@@ -179,6 +190,20 @@ func (g *Generator) generate(ctx context.Context, s iface.State, e iface.CasesGe
 		return cases, info, nil
 	}
 	return g.cfg.LLM.Generate(ctx, s.Def, opt, e.Options.Hints)
+}
+
+// supersededBy is a generation of the interface requested after e that is done already.
+func (g *Generator) supersededBy(ctx context.Context, e iface.CasesGenerationRequested) (string, error) {
+	s, _, err := g.cmd.LoadInterface(ctx, e.InterfaceID)
+	if err != nil {
+		return "", err
+	}
+	for _, other := range s.Generations {
+		if other.ID != e.GenerationID && other.Status == iface.Done && other.RequestedAt.After(e.At) {
+			return other.ID, nil
+		}
+	}
+	return "", nil
 }
 
 // reusedNote follows the model's name in a reused generation's info.

@@ -343,3 +343,24 @@ func TestGeneratorReusesAnIdenticalGeneration(t *testing.T) {
 		t.Errorf("rules info %+v", in)
 	}
 }
+
+func TestGeneratorDoesNotOverwriteALaterGeneration(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	e.defineInterface("if-llm")
+	f := newFakeLLM(t, http.StatusOK, llmAnswer)
+	gen := reactor.NewGenerator(e.cmd, reactor.GeneratorConfig{LLM: f.generator(t)})
+	first := e.requestFor("if-llm", "g-1", iface.GenerationOptions{Generator: "auto", MaxCases: 40})
+	second := e.requestFor("if-llm", "g-2", iface.GenerationOptions{Generator: "auto", MaxCases: 30})
+	// Another replica handled the later request first.
+	for _, env := range []domain.Envelope{second, first} {
+		if err := gen.Handle(e.ctx, env); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ok, failed := e.generated("if-llm")
+	if len(ok) != 1 || ok[0].GenerationID != "g-2" || len(failed) != 1 || failed[0].GenerationID != "g-1" ||
+		!strings.Contains(failed[0].Reason, "superseded by generation g-2") {
+		t.Errorf("generated %d (%v), failed %+v", len(ok), ok, failed)
+	}
+}
