@@ -11,7 +11,11 @@ import (
 	"time"
 
 	"github.com/assay-dev/assay/domain"
+	"github.com/assay-dev/assay/domain/analysis"
+	"github.com/assay-dev/assay/domain/assert"
 	"github.com/assay-dev/assay/domain/batch"
+	"github.com/assay-dev/assay/domain/iface"
+	"github.com/assay-dev/assay/domain/testcase"
 	"github.com/assay-dev/assay/handlers/command"
 )
 
@@ -178,7 +182,7 @@ func testE2EEveryEndpointOn(t *testing.T, ts *testServer) {
 	if re.ID != b.ID || re.Seq <= cancel.Seq {
 		t.Fatalf("POST analysis: %+v", re)
 	}
-	ts.driveBatch(reg.ID, b.ID, batch.RecordAnalysis{BatchID: b.ID, ActorID: reg.ID, Analysis: json.RawMessage(`{"summary":"ok"}`),
+	ts.driveBatch(reg.ID, b.ID, batch.RecordAnalysis{BatchID: b.ID, ActorID: reg.ID, Analysis: analysisDoc(t, b.ID),
 		Narrator: "rules", At: time.Now().UTC()})
 	last := ts.driveBatch(reg.ID, b.ID, batch.RecordReport{BatchID: b.ID, ActorID: reg.ID, Formats: []string{"json"},
 		Digests: map[string]string{"json": "abc"}, AsOfSeq: re.Seq, At: time.Now().UTC()})
@@ -186,10 +190,14 @@ func testE2EEveryEndpointOn(t *testing.T, ts *testServer) {
 		BatchID  string `json:"batch_id"`
 		Revision int
 		Narrator string
-		Analysis map[string]any
+		Analysis analysis.Analysis
 	}
 	ts.get(&an, token, "/api/v1/batches/"+b.ID+"/analysis", last)
-	if an.BatchID != b.ID || an.Revision != 1 || an.Narrator != "rules" || an.Analysis["summary"] != "ok" {
+	cov := an.Analysis.Coverage
+	if an.BatchID != b.ID || an.Revision != 1 || an.Narrator != "rules" || an.Analysis.BatchID != b.ID || len(cov.Interfaces) != 1 ||
+		len(cov.Interfaces[0].Parameters) != 1 || cov.Interfaces[0].Parameters[0].Name != "query.limit" || cov.Totals.CellsPossible != 4 ||
+		cov.Totals.CellsExercised != 2 || cov.Totals.StatusesDocumented != 2 || cov.Totals.SchemaChecked != 1 ||
+		len(an.Analysis.Clusters) != 1 || an.Analysis.Clusters[0].Hypothesis.Label != analysis.ValidationMissing {
 		t.Fatalf("GET analysis: %+v", an)
 	}
 	var rep struct {
@@ -277,3 +285,32 @@ func (ts *testServer) openEventsOnce(token, query string) {
 }
 
 func u64(n uint64) string { return strconv.FormatUint(n, 10) }
+
+// analysisDoc is a real analysis document of a two-case batch: coverage measured against
+// a definition with one query parameter, one cluster with its rule-written hypothesis.
+func analysisDoc(t *testing.T, batchID string) json.RawMessage {
+	t.Helper()
+	k := func(id, class, name string, query map[string]any) testcase.Case {
+		return testcase.Case{ID: id, InterfaceID: "if-1", Name: name, Class: class, Priority: "P1", Enabled: true, Source: "rules",
+			Request: testcase.Request{Method: "GET", Path: "/pets", Query: query}}
+	}
+	h := analysis.BatchHistory{
+		Submitted: batch.Submitted{AppID: "app-1", BatchID: batchID,
+			Interfaces: []batch.InterfaceRef{{ID: "if-1", Method: "GET", Path: "/pets", Version: 1,
+				Responses: map[string]iface.Response{"200": {}, "400": {}}}},
+			Cases: []testcase.Case{k("k1", testcase.Valid, "valid request", map[string]any{"limit": 5.0}),
+				k("k2", testcase.OutOfRange, "query.limit: 11, above maximum 10", map[string]any{"limit": 11.0})}},
+		Results: []batch.CaseExecuted{
+			{CaseID: "k1", InterfaceID: "if-1", Outcome: batch.Passed, StatusCode: 200, DurationMS: 3,
+				Assertions: []assert.Evaluated{{Target: "check.response_schema_conformance", Op: "check", Passed: true}}},
+			{CaseID: "k2", InterfaceID: "if-1", Outcome: batch.Failed, StatusCode: 200, DurationMS: 4,
+				Assertions: []assert.Evaluated{{Target: "status", Op: "eq", Passed: false}}}},
+		Definitions: map[string]iface.Definition{"if-1": {Method: "GET", Path: "/pets",
+			Query: json.RawMessage(`{"type":"object","properties":{"limit":{"type":"integer","minimum":1,"maximum":10}}}`)}},
+	}
+	doc, err := json.Marshal(analysis.Analyze(h, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return doc
+}
