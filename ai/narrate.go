@@ -16,6 +16,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/tmc/langchaingo/llms"
+	"github.com/tmc/langchaingo/llms/openai"
 
 	"github.com/assay-dev/assay/domain/analysis"
 )
@@ -49,7 +50,7 @@ type NarratorMetrics struct {
 
 // NarratorConfig tunes a Narrator.
 type NarratorConfig struct {
-	Model       string        // the model's name, recorded with every narration
+	Model       string        // the model's name, asked for and recorded with every narration
 	Timeout     time.Duration // one call's limit (default 20s: under the reactor's 30s AckWait)
 	MaxTokens   int           // default 1500
 	Temperature float64       // default 0 (the facts are fixed; the wording may be plain)
@@ -110,7 +111,12 @@ func (n *Narrator) Narrate(ctx context.Context, a analysis.Analysis) (analysis.N
 	}
 	cctx, cancel := context.WithTimeout(ctx, n.cfg.Timeout)
 	defer cancel()
-	resp, err := n.model.GenerateContent(cctx, msgs, llms.WithMaxTokens(n.cfg.MaxTokens), llms.WithTemperature(n.cfg.Temperature))
+	opts := []llms.CallOption{llms.WithMaxTokens(n.cfg.MaxTokens), llms.WithTemperature(n.cfg.Temperature),
+		openai.WithLegacyMaxTokensField()} // max_tokens: what OpenAI-compatible servers (DeepSeek) read
+	if n.cfg.Model != "" {
+		opts = append(opts, llms.WithModel(n.cfg.Model))
+	}
+	resp, err := n.model.GenerateContent(cctx, msgs, opts...)
 	switch {
 	case ctx.Err() != nil:
 		return analysis.Narration{}, fmt.Errorf("ai: narrate batch %s: %w", a.BatchID, ctx.Err())

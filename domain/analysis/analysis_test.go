@@ -125,8 +125,9 @@ func TestAnalyzeHandComputed(t *testing.T) {
 	}
 	wantNarrative := "Batch b-1 ran 8 cases: 3 passed (37.5%), 3 failed (37.5%), 1 errored (12.5%), 1 canceled." +
 		" Latency was 20 ms at p50, 50 ms at p95 and 50 ms at p99." +
-		" Failures fall into 3 clusters; the largest: 2 cases on GET /pets failing status with status 500;" +
-		" 1 case on GET /pets failing error with no response; 1 case on POST /pets failing status with status 201." +
+		" Failures fall into 3 clusters; the largest: 2 cases on GET /pets failing status with status 500 (likely server error);" +
+		" 1 case on GET /pets failing error with no response (likely environment network);" +
+		" 1 case on POST /pets failing status with status 201 (likely validation missing)." +
 		" There is no previous batch to compare with." +
 		" Coverage: 6 of 16 case classes exercised across 2 interfaces, 3 of 5 documented statuses observed," +
 		" 60.0% of 5 schema-checked responses conforming."

@@ -41,7 +41,11 @@ func Narrate(a Analysis) string {
 			if c.Status > 0 {
 				status = "status " + strconv.Itoa(c.Status)
 			}
-			parts = append(parts, fmt.Sprintf("%s on %s failing %s with %s", plural(c.Count, "case", "cases"), names[c.InterfaceID], c.Check, status))
+			part := fmt.Sprintf("%s on %s failing %s with %s", plural(c.Count, "case", "cases"), names[c.InterfaceID], c.Check, status)
+			if c.Hypothesis.Label != "" {
+				part += " (likely " + strings.ReplaceAll(string(c.Hypothesis.Label), "_", " ") + ")"
+			}
+			parts = append(parts, part)
 		}
 		fmt.Fprintf(&b, " Failures fall into %s; the largest: %s.", plural(len(a.Clusters), "cluster", "clusters"), strings.Join(parts, "; "))
 	}

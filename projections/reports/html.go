@@ -234,6 +234,7 @@ pre{background:#f6f8fa;border:1px solid #d0d7de;border-radius:4px;padding:8px;ov
 <tr><td><code>{{.Name}}</code></td><td>{{.In}}</td><td>{{if .Required}}yes{{end}}</td>{{range .Cells}}{{if eq . "yes"}}<td class="yes" title="exercised">✓</td>{{else if eq . "no"}}<td class="no" title="not exercised">✗</td>{{else}}<td class="na"></td>{{end}}{{end}}</tr>
 {{- end}}
 </table>
+<p class="muted">✓ exercised · ✗ applicable but not exercised · blank: not applicable to the parameter</p>
 {{- if .Unattributed}}
 <p class="muted">{{.Unattributed}} case(s) name no parameter of the definition and are not counted.</p>
 {{- end}}

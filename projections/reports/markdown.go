@@ -135,6 +135,7 @@ func markdownCoverage(w func(...string), ifaces []covIface) {
 			}
 			w("\n")
 		}
+		w("\n✓ exercised · ✗ applicable but not exercised · blank: not applicable to the parameter\n")
 		if i.Unattributed > 0 {
 			w("\n", strconv.Itoa(i.Unattributed), " case(s) name no parameter of the definition and are not counted.\n")
 		}
