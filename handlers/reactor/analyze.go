@@ -40,6 +40,9 @@ type AnalyzerConfig struct {
 	// Narrator rewrites the rules' narrative and hypotheses; nil keeps the rules'. Its
 	// timeout must stay under the reactor's AckWait, or another replica takes the event.
 	Narrator Narrator
+	// PreviousWindow is the first span of log sequences searched backwards for the app's
+	// earlier batches; each further search is 8 times wider (default 16384).
+	PreviousWindow uint64
 }
 
 // Analyzer answers batch.completed and batch.analysis_requested: it loads the batch, the
@@ -57,6 +60,9 @@ type Analyzer struct {
 func NewAnalyzer(cmd *command.Handler, cfg AnalyzerConfig) *Analyzer {
 	if cfg.Now == nil {
 		cfg.Now = cmd.Now
+	}
+	if cfg.PreviousWindow == 0 {
+		cfg.PreviousWindow = 1 << 14
 	}
 	return &Analyzer{cmd: cmd, store: cmd.Store(), cfg: cfg}
 }
@@ -194,10 +200,6 @@ func (a *Analyzer) definitions(ctx context.Context, appID string, refs []batch.I
 	return out, nil
 }
 
-// previousWindow is the first span of stream sequences before the batch's completion
-// searched for earlier completions; each further search is 8 times wider.
-const previousWindow = 1 << 14
-
 // previous reads the app's batches that completed before the batch (whose completion is at
 // stream sequence seq), newest first, up to analysis.MaxPrevious, with their results. It
 // searches backwards in widening windows of the log rather than reading the app's whole
@@ -208,7 +210,7 @@ func (a *Analyzer) previous(ctx context.Context, appID, batchID string, seq uint
 		seq uint64
 	}
 	var cands []done
-	for w := uint64(previousWindow); ; w *= 8 {
+	for w := a.cfg.PreviousWindow; ; w *= 8 {
 		from := uint64(0)
 		if seq > w {
 			from = seq - w

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -201,12 +202,17 @@ func TestAnalyzePreviousNewestFirst(t *testing.T) {
 		e.finish(fmt.Sprintf("b-%d", i), 2, func(int) bool { return false })
 	}
 	last := fmt.Sprintf("b-%d", analysis.MaxPrevious+1)
-	if err := reactor.NewAnalyzer(e.cmd, reactor.AnalyzerConfig{}).Handle(e.ctx, e.completedEnv(last)); err != nil {
-		t.Fatal(err)
-	}
-	got := e.analyses(last)
 	want := []string{"b-5", "b-4", "b-3", "b-2", "b-1"}
-	if len(got) != 1 || !slices.Equal(got[0].PreviousBatches, want) {
-		t.Fatalf("previous %+v, want %v", got, want)
+	// A window of 2 sequences widens (2, 16, 128) until it holds 5 earlier batches.
+	for n, window := range []uint64{0, 2} {
+		completed := e.completedEnv(last)
+		completed.ID += strconv.Itoa(n) // another trigger: another revision
+		if err := reactor.NewAnalyzer(e.cmd, reactor.AnalyzerConfig{PreviousWindow: window}).Handle(e.ctx, completed); err != nil {
+			t.Fatal(err)
+		}
+		got := e.analyses(last)
+		if len(got) != n+1 || !slices.Equal(got[n].PreviousBatches, want) {
+			t.Fatalf("window %d: previous %+v, want %v", window, got, want)
+		}
 	}
 }
