@@ -21,13 +21,21 @@ type Appender interface {
 	Append(ctx context.Context, expect eventstore.Expect, envs ...domain.Envelope) ([]domain.Envelope, error)
 }
 
+// EachAppender stores events one by one, pipelined, each with its own fate
+// (*eventstore.Store). A runner whose Appender is one appends its results this way:
+// results of different cases need no atomicity, and an atomic batch costs the server a
+// staging store (created, written, fsynced, removed) on the stream's single loop.
+type EachAppender interface {
+	AppendEach(ctx context.Context, expect eventstore.Expect, envs ...domain.Envelope) ([]domain.Envelope, []error, error)
+}
+
 // Config tunes a Runner.
 type Config struct {
 	Name          string        // recorded in each result; default "runner"
 	Concurrency   int           // requests in flight; default 64
-	AppendWindow  time.Duration // how long results gather before one atomic append; default 5ms
-	AppendMax     int           // results per atomic append; default 100, at most eventstore.MaxBatch
-	Appenders     int           // atomic appends in flight at once; default 2
+	AppendWindow  time.Duration // how long results gather before one append; default 5ms
+	AppendMax     int           // results per append; default 100, at most eventstore.MaxBatch
+	Appenders     int           // appends in flight at once; default 2
 	AppendTimeout time.Duration // one append; default 30s
 	// Heartbeat: while a case runs longer than this, its delivery is told it is in
 	// progress this often, so a slow case is not delivered (and sent) again; default 15s.
@@ -108,7 +116,7 @@ func newMetrics(name string, reg prometheus.Registerer) (metrics, error) {
 			Name: "assay_runner_duplicates_total", Help: "Results dropped because the case already had one (redelivered requests).", ConstLabels: labels,
 		}),
 		appends: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "assay_runner_appends_total", Help: "Result appends, by kind (batch, single) and result (ok, conflict, error).", ConstLabels: labels,
+			Name: "assay_runner_appends_total", Help: "Result appends, by kind (each: one result of a pipelined group; batch: an atomic batch; single) and result (ok, conflict, error).", ConstLabels: labels,
 		}, []string{"kind", "result"}),
 	}
 	if reg != nil {
@@ -146,7 +154,7 @@ type pending struct {
 }
 
 // Run takes jobs from src until ctx ends or src fails. At most Concurrency requests
-// are in flight; results are appended in atomic batches and each job is acknowledged
+// are in flight; results are appended in groups (pipelined) and each job is acknowledged
 // only once its result is durable. Each batch's own Concurrency and RatePerSecond
 // (carried by its requests) bound its requests further (limits.go). When ctx ends,
 // requests in flight still finish (bounded by their timeout) and their results are
@@ -167,35 +175,47 @@ func (r *Runner) Run(ctx context.Context, src Source) error {
 		})
 	}
 
-	slots := make(chan struct{}, r.cfg.Concurrency)
+	// A fixed pool of workers rather than a goroutine per job: a worker's stack grows
+	// once (HTTP, JSON, schema validation run deep) instead of once per case.
+	jobs := make(chan Job)
 	var workers sync.WaitGroup
+	for range r.cfg.Concurrency {
+		workers.Go(func() {
+			for j := range jobs {
+				r.work(ctx, bg, j, results)
+			}
+		})
+	}
 	handle := func(hctx context.Context, j Job) error {
 		select {
-		case slots <- struct{}{}:
+		case jobs <- j:
+			return nil
 		case <-hctx.Done():
 			return hctx.Err()
 		}
-		workers.Go(func() {
-			defer func() { <-slots }()
-			// The batch's own limits: a job waiting for them holds its runner slot.
-			release, err := r.lim.acquire(ctx, j.Request, r.cfg.Heartbeat, beat(j))
-			if err != nil { // ctx ended while waiting: hand the job back unexecuted
-				if j.Nak != nil {
-					_ = j.Nak(0)
-				}
-				return
-			}
-			p := r.execute(bg, j)
-			release()
-			results <- p
-		})
-		return nil
 	}
 	err := src.Run(ctx, handle)
+	close(jobs)
 	workers.Wait()
 	close(results)
 	appenders.Wait()
 	return err
+}
+
+// work runs one job under its batch's limits and passes its result on. A job waiting
+// for its batch's limits holds its worker; when ctx ends meanwhile it is handed back
+// unexecuted.
+func (r *Runner) work(ctx, bg context.Context, j Job, results chan<- pending) {
+	release, err := r.lim.acquire(ctx, j.Request, r.cfg.Heartbeat, beat(j))
+	if err != nil {
+		if j.Nak != nil {
+			_ = j.Nak(0)
+		}
+		return
+	}
+	p := r.execute(bg, j)
+	release()
+	results <- p
 }
 
 // beat tells j's delivery it is in progress; nil when it cannot.
@@ -264,7 +284,8 @@ func (r *Runner) heartbeat(j Job) (stop func()) {
 // collect groups results. The first result of a batch opens a window of AppendWindow;
 // once it has passed (or AppendMax results have gathered) the batch goes to the first
 // free appender, and while every appender is busy it keeps gathering up to AppendMax:
-// each atomic batch has a fixed cost on the server, so a busy log gets bigger batches.
+// each append has a fixed cost (a round trip; an atomic batch's staging on the server),
+// so a busy log gets bigger batches.
 func (r *Runner) collect(results <-chan pending, batches chan<- []pending) {
 	defer close(batches)
 	timer := time.NewTimer(time.Hour)
@@ -305,10 +326,15 @@ func (r *Runner) collect(results <-chan pending, batches chan<- []pending) {
 	}
 }
 
-// flush appends a batch atomically, each result expecting its subject to be empty. A
-// refused batch means one of its cases already has a result (a redelivered request):
-// then each result is appended alone and a conflict there is that duplicate, dropped.
+// flush appends a batch of results, each expecting its subject to be empty: pipelined
+// one by one when the log can (flushEach), else atomically. A refused atomic batch
+// means one of its cases already has a result (a redelivered request): then each result
+// is appended alone and a conflict there is that duplicate, dropped.
 func (r *Runner) flush(ctx context.Context, b []pending) {
+	if ea, ok := r.log.(EachAppender); ok {
+		r.flushEach(ctx, ea, b)
+		return
+	}
 	// The same case twice in one batch (delivered again while its first result waits)
 	// would escape the expectation, which covers a subject's first message only.
 	seen := make(map[string]struct{}, len(b))
@@ -360,22 +386,54 @@ func (r *Runner) flush(ctx context.Context, b []pending) {
 	}
 }
 
+// flushEach appends each result on its own, all pipelined at once. Every result
+// expects its subject to be empty, so a case's second result (a redelivery, or the same
+// case twice in this batch) is refused alone: that duplicate is dropped.
+func (r *Runner) flushEach(ctx context.Context, ea EachAppender, b []pending) {
+	expect := make(eventstore.Expect, len(b))
+	envs := make([]domain.Envelope, len(b))
+	for i, p := range b {
+		expect[p.env.Subject] = 0
+		envs[i] = p.env
+	}
+	actx, cancel := context.WithTimeout(ctx, r.cfg.AppendTimeout)
+	_, errs, err := ea.AppendEach(actx, expect, envs...)
+	cancel()
+	if err != nil {
+		r.m.appends.WithLabelValues("each", "error").Add(float64(len(b)))
+		r.cfg.Logger.WithFields(logrus.Fields{"results": len(b), "err": err}).Error("runner: appending results failed; requests handed back")
+		for _, p := range b {
+			r.nak(p)
+		}
+		return
+	}
+	for i, p := range b {
+		r.settle(ctx, p, "each", errs[i])
+	}
+}
+
 // single appends one result; a conflict means the case already has its result.
 func (r *Runner) single(ctx context.Context, p pending) {
 	actx, cancel := context.WithTimeout(ctx, r.cfg.AppendTimeout)
 	_, err := r.log.Append(actx, eventstore.Expect{p.env.Subject: 0}, p.env)
 	cancel()
+	r.settle(ctx, p, "single", err)
+}
+
+// settle acknowledges a job whose result was appended (err nil) or was a duplicate (a
+// conflict), and hands it back otherwise.
+func (r *Runner) settle(ctx context.Context, p pending, kind string, err error) {
 	switch {
 	case err == nil:
-		r.m.appends.WithLabelValues("single", "ok").Inc()
+		r.m.appends.WithLabelValues(kind, "ok").Inc()
 		r.recorded.Add(1)
 	case errors.Is(err, domain.ErrConflict):
-		r.m.appends.WithLabelValues("single", "conflict").Inc()
+		r.m.appends.WithLabelValues(kind, "conflict").Inc()
 		r.duplicates.Add(1)
 		r.m.duplicates.Inc()
 		r.cfg.Logger.WithFields(logrus.Fields{"subject": p.env.Subject, "attempt": p.job.Attempt}).Debug("runner: case already has a result; duplicate dropped")
 	default:
-		r.m.appends.WithLabelValues("single", "error").Inc()
+		r.m.appends.WithLabelValues(kind, "error").Inc()
 		r.cfg.Logger.WithFields(logrus.Fields{"subject": p.env.Subject, "err": err}).Error("runner: appending a result failed; request handed back")
 		r.nak(p)
 		return

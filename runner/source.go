@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -48,6 +49,7 @@ type JetStreamConfig struct {
 	Name     string        // durable name; default "runner"
 	Filter   string        // default ExecFilter
 	Prefetch int           // messages fetched at once; default 64 (set it to the runner's concurrency)
+	Fetchers int           // fetches in flight at once (each decodes its messages); default 2
 	AckWait  time.Duration // default 2 minutes: a case may wait for a slot, run, then wait for its append
 	MaxWait  time.Duration // how long one fetch waits for messages; default 1s
 	// MaxAckPending bounds the messages delivered and not yet settled (executing, waiting
@@ -84,6 +86,9 @@ func NewJetStreamSource(store *eventstore.Store, cfg JetStreamConfig) (*JetStrea
 	if cfg.Prefetch <= 0 {
 		cfg.Prefetch = 64
 	}
+	if cfg.Fetchers <= 0 {
+		cfg.Fetchers = 2
+	}
 	if cfg.AckWait <= 0 {
 		cfg.AckWait = 2 * time.Minute
 	}
@@ -117,6 +122,10 @@ func (s *JetStreamSource) Undecodable() int64 { return s.undecodable.Load() }
 func (s *JetStreamSource) Abandoned() int64 { return s.abandoned.Load() }
 
 // Run fetches and hands over jobs until ctx ends (then it returns nil) or h fails.
+// The next fetches run while the last one's jobs are handed over (Fetchers goroutines
+// run fetchAhead): a fetch is a round trip to the server plus the decoding of every
+// message, and the handler blocks while the runner is full, so fetching only once it
+// has taken everything would leave the runner idle meanwhile.
 func (s *JetStreamSource) Run(ctx context.Context, h Handler) error {
 	cons, err := s.store.Durable(ctx, eventstore.ConsumerConfig{
 		Name: s.cfg.Name, Filters: []string{s.cfg.Filter},
@@ -128,21 +137,20 @@ func (s *JetStreamSource) Run(ctx context.Context, h Handler) error {
 		}
 		return fmt.Errorf("runner: jetstream source: %w", err)
 	}
-	pause := 100 * time.Millisecond
-	for ctx.Err() == nil {
-		ds, err := cons.Fetch(ctx, s.cfg.Prefetch, s.cfg.MaxWait)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			s.cfg.Logger.WithFields(logrus.Fields{"durable": s.cfg.Name, "err": err, "pause": pause}).Warn("runner: fetch failed, retrying")
-			if sleepCtx(ctx, pause) != nil {
-				return nil
-			}
-			pause = min(2*pause, 5*time.Second)
-			continue
+	fctx, stop := context.WithCancel(ctx)
+	fetched := make(chan []*eventstore.Delivery, s.cfg.Fetchers)
+	var fetchers sync.WaitGroup
+	for range s.cfg.Fetchers {
+		fetchers.Go(func() { s.fetchAhead(fctx, cons, fetched) })
+	}
+	go func() { fetchers.Wait(); close(fetched) }()
+	defer func() {
+		stop()
+		for ds := range fetched { // fetched, never handed over: deliver them again soon
+			nakAll(ds)
 		}
-		pause = 100 * time.Millisecond
+	}()
+	for ds := range fetched {
 		for i, d := range ds {
 			job, ok := s.job(d)
 			if !ok {
@@ -150,9 +158,7 @@ func (s *JetStreamSource) Run(ctx context.Context, h Handler) error {
 			}
 			if err := h(ctx, job); err != nil {
 				// Those not handed over are redelivered after AckWait; say so now.
-				for _, rest := range ds[i:] {
-					_ = rest.Nak(0)
-				}
+				nakAll(ds[i:])
 				if ctx.Err() != nil {
 					return nil
 				}
@@ -161,6 +167,41 @@ func (s *JetStreamSource) Run(ctx context.Context, h Handler) error {
 		}
 	}
 	return nil
+}
+
+// fetchAhead fetches until ctx ends and sends each non-empty fetch to out.
+func (s *JetStreamSource) fetchAhead(ctx context.Context, cons *eventstore.Consumer, out chan<- []*eventstore.Delivery) {
+	pause := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		ds, err := cons.Fetch(ctx, s.cfg.Prefetch, s.cfg.MaxWait)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			s.cfg.Logger.WithFields(logrus.Fields{"durable": s.cfg.Name, "err": err, "pause": pause}).Warn("runner: fetch failed, retrying")
+			if sleepCtx(ctx, pause) != nil {
+				return
+			}
+			pause = min(2*pause, 5*time.Second)
+			continue
+		}
+		pause = 100 * time.Millisecond
+		if len(ds) == 0 {
+			continue
+		}
+		select {
+		case out <- ds:
+		case <-ctx.Done():
+			nakAll(ds)
+			return
+		}
+	}
+}
+
+func nakAll(ds []*eventstore.Delivery) {
+	for _, d := range ds {
+		_ = d.Nak(0)
+	}
 }
 
 // job turns a delivery into a job; a message that can never run is terminated.
