@@ -51,7 +51,7 @@ func (g *Generator) Generate(ctx context.Context, def iface.Definition, opt case
 		return g.fallback(def, opt, iface.GenerationInfo{}, LabelNoKey, NoKeyReason, start)
 	}
 	info := iface.GenerationInfo{Generator: "llm", Model: g.client.ModelName(), PromptVersion: PromptVersion}
-	msgs, err := GenerateMessages(def, max(opt.MaxCases, 1), hints)
+	msgs, err := GenerateMessages(def, g.ask(opt.MaxCases), hints)
 	if err != nil {
 		return g.fallback(def, opt, info, LabelError, "error: "+err.Error(), start)
 	}
@@ -96,6 +96,19 @@ func (g *Generator) Generate(ctx context.Context, def iface.Definition, opt case
 	cases := b.finish(rules, opt)
 	info.DurationMS = time.Since(start).Milliseconds()
 	return cases, info, nil
+}
+
+// tokensPerCase is about what one compact case costs in answer tokens.
+const tokensPerCase = 120
+
+// ask is how many cases to ask for: the cap, or fewer when more would not fit in the
+// answer's token limit (a cut answer loses its last cases; the rules complete the classes).
+func (g *Generator) ask(maxCases int) int {
+	n := g.client.cfg.MaxTokens / tokensPerCase
+	if maxCases > 0 {
+		n = min(n, maxCases)
+	}
+	return max(n, 1)
 }
 
 // callFailed falls back after a failed call: a timeout or another error.

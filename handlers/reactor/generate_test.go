@@ -364,3 +364,21 @@ func TestGeneratorDoesNotOverwriteALaterGeneration(t *testing.T) {
 		t.Errorf("generated %d (%v), failed %+v", len(ok), ok, failed)
 	}
 }
+
+func TestGeneratorWithoutAKeyRecordsNoLLM(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	e.defineInterface("if-llm")
+	noKey, err := ai.NewGenerator(nil, nil) // what assay react runs without ASSAY_LLM_API_KEY
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := e.requestFor("if-llm", "g-1", iface.GenerationOptions{Generator: "llm", MaxCases: 30})
+	if err := reactor.NewGenerator(e.cmd, reactor.GeneratorConfig{LLM: noKey}).Handle(e.ctx, env); err != nil {
+		t.Fatal(err)
+	}
+	g := e.generation("if-llm", "g-1")
+	if g.Info.Generator != "rules" || g.Info.FallbackReason != reactor.NoLLMReason || g.Info.Model != "" || len(g.Cases) == 0 {
+		t.Errorf("info %+v, %d cases", g.Info, len(g.Cases))
+	}
+}
