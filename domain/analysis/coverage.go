@@ -20,7 +20,18 @@ type ParameterCoverage struct {
 	Required  bool     `json:"required"`
 	Possible  []string `json:"possible"`
 	Exercised []string `json:"exercised"`
+	// EnumValues are an enumeration's values (JSON-encoded); EnumExercised those sent, and
+	// "outside" once a value outside them was. Each value and the outside one is a cell.
+	EnumValues    []string `json:"enum_values,omitempty"`
+	EnumExercised []string `json:"enum_exercised,omitempty"`
+	// Cells count this parameter's class cells (an enumeration counts a cell per value
+	// and one for outside instead of one for enum).
+	CellsPossible  int `json:"cells_possible"`
+	CellsExercised int `json:"cells_exercised"`
 }
+
+// Outside is the EnumExercised entry of a value outside the enumeration.
+const Outside = "outside"
 
 // coverage measures one interface. def is its definition at the frozen version, when known.
 func coverage(ref batch.InterfaceRef, def *iface.Definition, cases []testcase.Case, results map[string]batch.CaseExecuted) InterfaceCoverage {
@@ -86,20 +97,20 @@ func coverage(ref batch.InterfaceRef, def *iface.Definition, cases []testcase.Ca
 func cells(cov *InterfaceCoverage, params []Param, ran []testcase.Case) {
 	index := make(map[string]int, len(params))
 	hit := make([]map[string]bool, len(params))
+	enums := make([]map[string]bool, len(params))
 	for i, p := range params {
 		index[key(p.Name)] = i
-		hit[i] = map[string]bool{}
+		hit[i], enums[i] = map[string]bool{}, map[string]bool{}
 	}
 	for _, c := range ran {
-		switch c.Class {
-		case testcase.Custom:
-			continue
-		case testcase.Valid:
-			markValid(c, index, hit)
+		if c.Class == testcase.Custom {
 			continue
 		}
-		if !Rejects(c) {
-			markValid(c, index, hit) // a boundary or enum case sends valid values too
+		if !Rejects(c) { // valid, boundary or an enum value: every value it sends is valid
+			markValid(c, params, index, hit, enums)
+		}
+		if c.Class == testcase.Valid {
+			continue
 		}
 		i, ok := attribute(c, params, index)
 		if !ok {
@@ -107,28 +118,135 @@ func cells(cov *InterfaceCoverage, params []Param, ran []testcase.Case) {
 			continue
 		}
 		hit[i][c.Class] = true
+		if c.Class == testcase.Enum && len(params[i].Enum) > 0 {
+			v, sent := valueAt(c.Request, params[i].Name)
+			if e, in := enumMatch(params[i].Enum, v); sent && in {
+				enums[i][e] = true
+			} else if sent {
+				enums[i][Outside] = true
+			}
+		}
 	}
 	slices.Sort(cov.UnattributedCases)
 	for i, p := range params {
 		pc := ParameterCoverage{Name: p.Name, In: p.In, Required: p.Required, Possible: p.Classes, Exercised: []string{}}
 		for _, c := range p.Classes {
-			if hit[i][c] {
-				pc.Exercised = append(pc.Exercised, c)
+			switch {
+			case c == testcase.Enum && len(p.Enum) > 0:
+				pc.EnumValues, pc.EnumExercised = p.Enum, []string{}
+				for _, e := range append(slices.Clone(p.Enum), Outside) {
+					if enums[i][e] {
+						pc.EnumExercised = append(pc.EnumExercised, e)
+					}
+				}
+				pc.CellsPossible += len(p.Enum) + 1
+				pc.CellsExercised += len(pc.EnumExercised)
+				if len(pc.EnumExercised) > 0 {
+					pc.Exercised = append(pc.Exercised, c)
+				}
+			default:
+				pc.CellsPossible++
+				if hit[i][c] {
+					pc.Exercised = append(pc.Exercised, c)
+					pc.CellsExercised++
+				}
 			}
 		}
-		cov.CellsPossible += len(pc.Possible)
-		cov.CellsExercised += len(pc.Exercised)
+		cov.CellsPossible += pc.CellsPossible
+		cov.CellsExercised += pc.CellsExercised
 		cov.Parameters = append(cov.Parameters, pc)
 	}
 	cov.CellCoverage = share(cov.CellsExercised, cov.CellsPossible)
 }
 
-func markValid(c testcase.Case, index map[string]int, hit []map[string]bool) {
+// markValid notes the valid values a case sends: valid for each parameter it carries, and
+// each enumeration value it carries.
+func markValid(c testcase.Case, params []Param, index map[string]int, hit, enums []map[string]bool) {
 	for k := range present(c.Request) {
-		if i, ok := index[k]; ok {
-			hit[i][testcase.Valid] = true
+		i, ok := index[k]
+		if !ok {
+			continue
+		}
+		hit[i][testcase.Valid] = true
+		if len(params[i].Enum) > 0 {
+			if v, sent := valueAt(c.Request, params[i].Name); sent {
+				if e, in := enumMatch(params[i].Enum, v); in {
+					enums[i][e] = true
+				}
+			}
 		}
 	}
+}
+
+// enumMatch finds v among JSON-encoded enumeration values; a parameter's value travels as
+// text, so "1" matches 1.
+func enumMatch(enum []string, v any) (string, bool) {
+	b, err := json.Marshal(v)
+	if err == nil && slices.Contains(enum, string(b)) {
+		return string(b), true
+	}
+	if s, ok := v.(string); ok {
+		for _, e := range enum {
+			var x any
+			if json.Unmarshal([]byte(e), &x) == nil && x != nil {
+				if _, isText := x.(string); !isText && strings.Trim(e, `"`) == s {
+					return e, true
+				}
+			}
+		}
+	}
+	return "", false
+}
+
+// valueAt is the value a request sends for a field named as Param names it.
+func valueAt(r testcase.Request, name string) (any, bool) {
+	sec, rest, _ := strings.Cut(name, ".")
+	switch sec {
+	case "path":
+		v, ok := r.PathParams[rest]
+		return v, ok
+	case "query":
+		v, ok := r.Query[rest]
+		return v, ok
+	case "header":
+		for k, v := range r.Headers {
+			if strings.EqualFold(k, rest) {
+				return v, true
+			}
+		}
+		return nil, false
+	}
+	var v any
+	if !strings.HasPrefix(name, "body") || json.Unmarshal(r.Body, &v) != nil {
+		return nil, false
+	}
+	path := name[len("body"):]
+	for path != "" {
+		switch {
+		case strings.HasPrefix(path, "[0]"):
+			a, ok := v.([]any)
+			if !ok || len(a) == 0 {
+				return nil, false
+			}
+			v, path = a[0], path[3:]
+		case path[0] == '.':
+			end := strings.IndexAny(path[1:], ".[")
+			if end < 0 {
+				end = len(path) - 1
+			}
+			m, ok := v.(map[string]any)
+			if !ok {
+				return nil, false
+			}
+			if v, ok = m[path[1:end+1]]; !ok {
+				return nil, false
+			}
+			path = path[end+1:]
+		default:
+			return nil, false
+		}
+	}
+	return v, true
 }
 
 // key normalises a field name for matching: header names are case-insensitive.

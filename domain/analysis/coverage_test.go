@@ -93,6 +93,12 @@ func TestCoverageOfCasegenCases(t *testing.T) {
 		!reflect.DeepEqual(missed, want) || ic.CellsExercised != ic.CellsPossible-1 {
 		t.Fatalf("cells %d/%d, missed %v", ic.CellsExercised, ic.CellsPossible, missed)
 	}
+	for _, p := range ic.Parameters {
+		if p.Name == "body.kind" && (!reflect.DeepEqual(p.EnumValues, []string{`"cat"`, `"dog"`}) ||
+			!reflect.DeepEqual(p.EnumExercised, []string{`"cat"`, `"dog"`, "outside"}) || p.CellsPossible != 7 || p.CellsExercised != 7) {
+			t.Errorf("body.kind %+v", p)
+		}
+	}
 	if cov.Totals.Parameters != len(ic.Parameters) || cov.Totals.CellsPossible != ic.CellsPossible || cov.Totals.CellCoverage == nil {
 		t.Fatalf("totals %+v", cov.Totals)
 	}
@@ -135,14 +141,15 @@ func TestCoverageHandCounted(t *testing.T) {
 	}
 	want := map[string][]string{
 		"path.owner": {"valid"}, "header.X-Trace": {"valid"}, "body.name": {"valid", "boundary"},
-		"body.kind": {"valid", "missing_required"}, "body.tags": {"valid"}, "body.tags[0]": {"valid"},
+		"body.kind": {"valid", "missing_required", "enum"}, "body.tags": {"valid"}, "body.tags[0]": {"valid"},
 		"body.tags[0].id": {"valid", "null"}, "body.email": {"format"},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("exercised\n%v\nwant\n%v", got, want)
 	}
-	// possible: 1+4+2+6+5+4+2+3+3+4 = 34; exercised: 11; k5 names no field.
-	if ic.CellsPossible != 34 || ic.CellsExercised != 11 || *ic.CellCoverage != 0.3235 ||
+	// possible: 1+4+2+6+(4+3)+4+2+3+3+4 = 36, body.kind's enum counting cat, dog and outside;
+	// exercised: 12 (cat sent by the valid cases); k5 names no field.
+	if ic.CellsPossible != 36 || ic.CellsExercised != 12 || *ic.CellCoverage != 0.3333 ||
 		!reflect.DeepEqual(ic.UnattributedCases, []string{"k5"}) {
 		t.Fatalf("cells %d/%d (%v), unattributed %v", ic.CellsExercised, ic.CellsPossible, ic.CellCoverage, ic.UnattributedCases)
 	}
@@ -155,4 +162,29 @@ func contains(s []string, v string) bool {
 		}
 	}
 	return false
+}
+
+// A parameter's enumeration value travels as text: "2" sent counts as 2; a value outside
+// counts once, for the case that targets the parameter.
+func TestCoverageEnumValuesOfAParameter(t *testing.T) {
+	t.Parallel()
+	def := iface.Definition{Method: "GET", Path: "/pets",
+		Query: json.RawMessage(`{"type":"object","properties":{"level":{"type":"integer","enum":[1,2,3]}}}`)}
+	c := func(id, class, name, level string) testcase.Case {
+		k := kase(id, "if-q", class)
+		k.Name, k.Request = name, testcase.Request{Method: "GET", Path: "/pets", Query: map[string]any{"level": level}}
+		return k
+	}
+	h := analysis.BatchHistory{
+		Submitted: batch.Submitted{AppID: "app-1", BatchID: "b-1", Interfaces: []batch.InterfaceRef{{ID: "if-q"}},
+			Cases: []testcase.Case{c("q1", testcase.Valid, "valid", "2"), c("q2", testcase.Enum, "query.level: value outside the enum 9", "9")}},
+		Definitions: map[string]iface.Definition{"if-q": def},
+	}
+	for _, k := range h.Submitted.Cases {
+		h.Results = append(h.Results, res(k.ID, "if-q", batch.Passed, 200, 1))
+	}
+	p := analysis.Analyze(h, nil).Coverage.Interfaces[0].Parameters[0]
+	if !reflect.DeepEqual(p.EnumExercised, []string{"2", "outside"}) || p.CellsPossible != 6 || p.CellsExercised != 3 {
+		t.Fatalf("query.level %+v", p)
+	}
 }

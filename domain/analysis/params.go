@@ -17,6 +17,9 @@ type Param struct {
 	In       string // path, query, header or body
 	Required bool
 	Classes  []string // in testcase.Classes order
+	// Enum is the allowed values (JSON-encoded) of an enumeration: each one, and one value
+	// outside them, is a cell of its own.
+	Enum []string
 }
 
 // paramDepth bounds the walk of nested schemas (casegen goes as deep).
@@ -73,9 +76,16 @@ func walk(out *[]Param, in, name string, s map[string]any, required bool, depth 
 	}
 	p := Param{Name: name, In: in, Required: required}
 	typ := typeOf(s)
-	_, hasEnum := s["enum"].([]any)
-	_, hasConst := s["const"]
-	hasEnum = hasEnum || hasConst
+	enum, _ := s["enum"].([]any)
+	if c, ok := s["const"]; ok && len(enum) == 0 {
+		enum = []any{c}
+	}
+	hasEnum := len(enum) > 0
+	for _, e := range enum {
+		if b, err := json.Marshal(e); err == nil && !slices.Contains(p.Enum, string(b)) {
+			p.Enum = append(p.Enum, string(b))
+		}
+	}
 	bounded, outOnly := false, false
 	if !hasEnum {
 		switch typ {

@@ -171,7 +171,7 @@ func TestAnalyzeNarratorAndDefinition(t *testing.T) {
 		t.Fatalf("analysis %+v", got)
 	}
 	cov := got[0].Coverage.Interfaces[0]
-	want := []analysis.ParameterCoverage{{Name: "query.limit", In: "query", Possible: []string{"valid", "boundary", "out_of_range", "wrong_type"}, Exercised: []string{}}}
+	want := []analysis.ParameterCoverage{{Name: "query.limit", In: "query", Possible: []string{"valid", "boundary", "out_of_range", "wrong_type"}, Exercised: []string{}, CellsPossible: 4}}
 	if !cov.DefinitionKnown || !reflect.DeepEqual(cov.Parameters, want) || cov.CellsPossible != 4 || got[0].Coverage.Totals.CellsPossible != 4 {
 		t.Fatalf("coverage %+v", cov)
 	}

@@ -15,10 +15,15 @@ var coverageClasses = analysis.PossibleClasses
 
 // Cell states of a parameter × class table.
 const (
-	cellYes = "yes" // exercised
-	cellNo  = "no"  // applicable, not exercised
-	cellNA  = ""    // not applicable to the parameter
+	cellYes  = "yes"  // exercised
+	cellPart = "part" // an enumeration some of whose values (and the outside one) were sent
+	cellNo   = "no"   // applicable, not exercised
+	cellNA   = ""     // not applicable to the parameter
 )
+
+// covCell is one cell: its state, its text (✓, ✗, or for an enumeration ✓ 2/3) and a
+// tooltip listing an enumeration's values sent.
+type covCell struct{ State, Text, Title string }
 
 // analysisView is what a report shows of the batch's analysis document.
 type analysisView struct {
@@ -47,7 +52,7 @@ type covIface struct {
 type covParam struct {
 	Name, In string
 	Required bool
-	Cells    []string // one per coverageClasses: cellYes, cellNo or cellNA
+	Cells    []covCell // one per coverageClasses
 }
 
 type clusterView struct {
@@ -122,20 +127,35 @@ func typed(v *analysisView, a analysis.Analysis, ifaces []ifaceReport) {
 		for _, p := range ic.Parameters {
 			cp := covParam{Name: p.Name, In: p.In, Required: p.Required}
 			for _, c := range coverageClasses {
-				switch {
-				case contains(p.Exercised, c):
-					cp.Cells = append(cp.Cells, cellYes)
-				case contains(p.Possible, c):
-					cp.Cells = append(cp.Cells, cellNo)
-				default:
-					cp.Cells = append(cp.Cells, cellNA)
-				}
+				cp.Cells = append(cp.Cells, cellOf(p, c))
 			}
 			ci.Params = append(ci.Params, cp)
 		}
 		v.CovIfaces = append(v.CovIfaces, ci)
 	}
 	sort.SliceStable(v.CovIfaces, func(i, j int) bool { return v.CovIfaces[i].Name < v.CovIfaces[j].Name })
+}
+
+func cellOf(p analysis.ParameterCoverage, class string) covCell {
+	if class == "enum" && len(p.EnumValues) > 0 {
+		n, of := len(p.EnumExercised), len(p.EnumValues)+1
+		c := covCell{State: cellPart, Text: "✓ " + strconv.Itoa(n) + "/" + strconv.Itoa(of),
+			Title: "values sent: " + list(p.EnumExercised) + " of " + strings.Join(p.EnumValues, ", ") + " and one outside"}
+		switch n {
+		case of:
+			c.State = cellYes
+		case 0:
+			c.State, c.Text = cellNo, "✗ 0/"+strconv.Itoa(of)
+		}
+		return c
+	}
+	switch {
+	case contains(p.Exercised, class):
+		return covCell{State: cellYes, Text: "✓", Title: "exercised"}
+	case contains(p.Possible, class):
+		return covCell{State: cellNo, Text: "✗", Title: "not exercised"}
+	}
+	return covCell{}
 }
 
 // labelText shows a taxonomy label as words: validation_too_strict → validation too strict.

@@ -48,7 +48,7 @@ func TestTypedAnalysisInEveryFormat(t *testing.T) {
 	html := string(render(t, in, reports.HTML))
 	for _, want := range []string{"Failure clusters", "validation missing", "limit is not checked &lt;script&gt;",
 		"Written by llm (m-1)", "GET /pets (list pets): parameter × class", "<code>query.limit</code>", `<td class="yes" title="exercised">✓</td>`,
-		`<td class="no" title="not exercised">✗</td>`, "Parameter × class exercised", "2 of 6 (33.3%)", "environment network"} {
+		`<td class="no" title="not exercised">✗</td>`, "Parameter × class exercised", "2 of 8 (25.0%)", "environment network"} {
 		if !strings.Contains(html, want) {
 			t.Errorf("HTML lacks %q", want)
 		}
@@ -58,7 +58,7 @@ func TestTypedAnalysisInEveryFormat(t *testing.T) {
 	}
 	mdOut := string(render(t, in, reports.Markdown))
 	for _, want := range []string{"## Failure clusters", "**validation missing**", "### GET /pets (list pets): parameter × class",
-		"| query.limit | query |  | ✓ | ✗ | ✓ |  | ✗ |  |  |  |", "_Written by llm (m-1)_"} {
+		"| query.limit | query |  | ✓ | ✗ | ✓ |  | ✗ |  |  |  |", "| query.tag | query |  | ✗ |  |  |  |  |  | ✗ 0/3 |  |", "_Written by llm (m-1)_"} {
 		if !strings.Contains(mdOut, want) {
 			t.Errorf("Markdown lacks %q\n%s", want, mdOut)
 		}
@@ -88,7 +88,7 @@ func TestTypedAnalysisInEveryFormat(t *testing.T) {
 			pets = &d.CoverageInterfaces[i].InterfaceCoverage
 		}
 	}
-	if pets == nil || pets.CellsPossible != 6 || pets.CellsExercised != 2 || len(pets.Parameters) != 2 ||
+	if pets == nil || pets.CellsPossible != 8 || pets.CellsExercised != 2 || len(pets.Parameters) != 2 ||
 		strings.Join(pets.StatusesDocumented, ",") != "200,400" {
 		t.Fatalf("JSON coverage %+v", d.CoverageInterfaces)
 	}

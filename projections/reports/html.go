@@ -133,7 +133,7 @@ svg{display:block;max-width:100%;height:auto}svg text{font:12px system-ui,sans-s
 .failure{border:1px solid #d0d7de;border-left:4px solid #cf222e;border-radius:6px;padding:10px 14px;margin:12px 0}
 .failure.errored{border-left-color:#bc4c00}
 pre{background:#f6f8fa;border:1px solid #d0d7de;border-radius:4px;padding:8px;overflow:auto;max-height:360px;white-space:pre-wrap;word-break:break-all;margin:4px 0}
-.cov td.yes{background:#dafbe1;color:#1a7f37;text-align:center}.cov td.no{background:#ffebe9;color:#cf222e;text-align:center}.cov td.na{background:#f6f8fa}
+.cov td.yes{background:#dafbe1;color:#1a7f37;text-align:center}.cov td.no{background:#ffebe9;color:#cf222e;text-align:center}.cov td.part{background:#fff8c5;color:#7d4e00;text-align:center}.cov td.na{background:#f6f8fa}
 .legend span{display:inline-block;margin-right:14px}.sw{display:inline-block;width:10px;height:10px;margin-right:4px}
 </style>
 </head>
@@ -231,10 +231,10 @@ pre{background:#f6f8fa;border:1px solid #d0d7de;border-radius:4px;padding:8px;ov
 <table class="cov">
 <tr><th>Parameter</th><th>In</th><th>Required</th>{{range $.Classes}}<th>{{.}}</th>{{end}}</tr>
 {{- range .Params}}
-<tr><td><code>{{.Name}}</code></td><td>{{.In}}</td><td>{{if .Required}}yes{{end}}</td>{{range .Cells}}{{if eq . "yes"}}<td class="yes" title="exercised">✓</td>{{else if eq . "no"}}<td class="no" title="not exercised">✗</td>{{else}}<td class="na"></td>{{end}}{{end}}</tr>
+<tr><td><code>{{.Name}}</code></td><td>{{.In}}</td><td>{{if .Required}}yes{{end}}</td>{{range .Cells}}{{if .State}}<td class="{{.State}}" title="{{.Title}}">{{.Text}}</td>{{else}}<td class="na"></td>{{end}}{{end}}</tr>
 {{- end}}
 </table>
-<p class="muted">✓ exercised · ✗ applicable but not exercised · blank: not applicable to the parameter</p>
+<p class="muted">✓ exercised · ✗ applicable but not exercised · blank: not applicable to the parameter · enum: values sent of each value and one outside</p>
 {{- if .Unattributed}}
 <p class="muted">{{.Unattributed}} case(s) name no parameter of the definition and are not counted.</p>
 {{- end}}

@@ -124,18 +124,11 @@ func markdownCoverage(w func(...string), ifaces []covIface) {
 			}
 			w("| ", md(p.Name), " | ", p.In, " | ", req, " |")
 			for _, c := range p.Cells {
-				switch c {
-				case cellYes:
-					w(" ✓ |")
-				case cellNo:
-					w(" ✗ |")
-				default:
-					w("  |")
-				}
+				w(" ", c.Text, " |")
 			}
 			w("\n")
 		}
-		w("\n✓ exercised · ✗ applicable but not exercised · blank: not applicable to the parameter\n")
+		w("\n✓ exercised · ✗ applicable but not exercised · blank: not applicable to the parameter · enum: values sent of each value and one outside\n")
 		if i.Unattributed > 0 {
 			w("\n", strconv.Itoa(i.Unattributed), " case(s) name no parameter of the definition and are not counted.\n")
 		}
