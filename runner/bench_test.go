@@ -44,19 +44,15 @@ var benchSchema = json.RawMessage(`{"type":"object","required":["id","n","ok"],"
 // CPU second, the figure that holds when other processes share the machine.
 // ASSAY_BENCH_CPUPROFILE=file profiles the drain phase only.
 func BenchmarkRunnerDrain(b *testing.B) {
-	b.Run("runner", func(b *testing.B) {
-		benchRunner(b, Config{Concurrency: benchConcurrency}, JetStreamConfig{Prefetch: benchConcurrency})
-	})
+	// A runner as `assay runner` builds it: defaults but for the concurrency.
+	cfg, scfg := Config{Concurrency: benchConcurrency}, JetStreamConfig{Prefetch: benchConcurrency}
+	b.Run("runner", func(b *testing.B) { benchRunner(b, false, cfg, scfg) })
+	b.Run("runner_fsync", func(b *testing.B) { benchRunner(b, true, cfg, scfg) })
 	b.Run("ceiling_raw_http", benchRawHTTP)
 }
 
-func benchRunner(b *testing.B, cfg Config, scfg JetStreamConfig) {
-	srv := benchServer(b)
-	store := benchStore(b, srv)
-	srcStore := store
-	if os.Getenv("SPLIT") != "" {
-		srcStore = benchStore(b, srv)
-	}
+func benchRunner(b *testing.B, fsync bool, cfg Config, scfg JetStreamConfig) {
+	store := benchStore(b, benchServer(b, fsync))
 	tg := newTarget(b)
 	ex := NewExecutor(ExecutorConfig{})
 	b.Cleanup(ex.Close)
@@ -72,7 +68,7 @@ func benchRunner(b *testing.B, cfg Config, scfg JetStreamConfig) {
 			b.Fatal(err)
 		}
 		scfg.Name, scfg.Filter = batchID, domain.BatchSubject("app-b", batchID)+".exec.*"
-		src, err := NewJetStreamSource(srcStore, scfg)
+		src, err := NewJetStreamSource(store, scfg)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -107,11 +103,13 @@ func benchRunner(b *testing.B, cfg Config, scfg JetStreamConfig) {
 	b.ReportMetric(float64(benchCases*b.N)/cpu.Seconds(), "cases/cpu-s")
 }
 
-// benchServer starts an embedded JetStream server that allows 8 MB messages.
-func benchServer(tb testing.TB) *server.Server {
+// benchServer starts a JetStream server on a loopback port (a runner reaches its log
+// over TCP), fsyncing before each acknowledgement when fsync is set (the durable
+// setting; NATS's default flushes lazily).
+func benchServer(tb testing.TB, fsync bool) *server.Server {
 	tb.Helper()
 	srv, err := server.NewServer(&server.Options{JetStream: true, StoreDir: tb.TempDir(), Host: "127.0.0.1", Port: server.RANDOM_PORT,
-		NoSigs: true, NoLog: true, MaxPayload: 8 << 20})
+		NoSigs: true, NoLog: true, MaxPayload: 8 << 20, SyncAlways: fsync})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -123,14 +121,10 @@ func benchServer(tb testing.TB) *server.Server {
 	return srv
 }
 
-// benchStore opens a client of srv's log on its own connection.
+// benchStore opens a client of srv's log.
 func benchStore(tb testing.TB, srv *server.Server) *eventstore.Store {
 	tb.Helper()
-	opt := nats.InProcessServer(srv)
-	if os.Getenv("TCP") != "" {
-		opt = func(*nats.Options) error { return nil }
-	}
-	nc, err := nats.Connect(srv.ClientURL(), opt)
+	nc, err := nats.Connect(srv.ClientURL())
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -234,7 +228,7 @@ func startProfile(b *testing.B) (stop func()) {
 
 // timedAppender counts and times the appends it passes on.
 type timedAppender struct {
-	a     *eventstore.Store
+	a     Appender
 	mu    sync.Mutex
 	n     int
 	sizes int
@@ -250,15 +244,4 @@ func (t *timedAppender) Append(ctx context.Context, e eventstore.Expect, envs ..
 	t.d += time.Since(s)
 	t.mu.Unlock()
 	return out, err
-}
-
-func (t *timedAppender) AppendEach(ctx context.Context, e eventstore.Expect, envs ...domain.Envelope) ([]domain.Envelope, []error, error) {
-	s := time.Now()
-	out, errs, err := t.a.AppendEach(ctx, e, envs...)
-	t.mu.Lock()
-	t.n++
-	t.sizes += len(envs)
-	t.d += time.Since(s)
-	t.mu.Unlock()
-	return out, errs, err
 }
