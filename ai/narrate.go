@@ -89,7 +89,8 @@ type Narrator struct {
 	cfg   NarratorConfig
 }
 
-// NewNarrator builds a Narrator; a nil model always falls back to the rules.
+// NewNarrator builds a Narrator; a nil model (or a nil *Narrator) always falls back to the
+// rules, with the reason no_model.
 func NewNarrator(model llms.Model, cfg NarratorConfig) (*Narrator, error) {
 	cfg.setDefaults()
 	if err := cfg.Validate(); err != nil {
@@ -102,7 +103,7 @@ func NewNarrator(model llms.Model, cfg NarratorConfig) (*Narrator, error) {
 // should be recorded); a timeout of its own, an error or an unusable answer give the rules'
 // narration with the reason.
 func (n *Narrator) Narrate(ctx context.Context, a analysis.Analysis) (analysis.Narration, error) {
-	if n.model == nil {
+	if n == nil || n.model == nil {
 		return n.fallback(NarrateNoModel, "no LLM configured"), nil
 	}
 	msgs, facts, err := NarrateMessages(a)
@@ -141,6 +142,9 @@ func (n *Narrator) Narrate(ctx context.Context, a analysis.Analysis) (analysis.N
 }
 
 func (n *Narrator) fallback(reason, detail string) analysis.Narration {
+	if n == nil {
+		return analysis.Narration{Narrator: analysis.NarratorRules, Fallback: reason + ": " + detail}
+	}
 	if m := n.cfg.Metrics.Fallbacks; m != nil {
 		m.With(prometheus.Labels{"purpose": "narrate", "reason": reason}).Inc()
 	}

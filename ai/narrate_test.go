@@ -195,6 +195,10 @@ func TestNarrateWithoutModelAndStopped(t *testing.T) {
 	if err != nil || got.Narrator != "rules" || !strings.HasPrefix(got.Fallback, "no_model") {
 		t.Fatalf("%+v, %v", got, err)
 	}
+	var none *ai.Narrator
+	if got, err := none.Narrate(context.Background(), narrAnalysis()); err != nil || !strings.HasPrefix(got.Fallback, "no_model") {
+		t.Fatalf("nil narrator: %+v, %v", got, err)
+	}
 	model, err := openai.New(openai.WithBaseURL(narrServer(t, 200, "", true)+"/v1"), openai.WithToken("k"), openai.WithModel("m"))
 	if err != nil {
 		t.Fatal(err)
