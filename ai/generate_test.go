@@ -3,6 +3,7 @@ package ai_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -327,5 +328,19 @@ func TestGenerateChecksParameters(t *testing.T) {
 		if !llm[n] {
 			t.Errorf("case %q dropped: %q", n, info.Dropped)
 		}
+	}
+}
+
+func TestGenerateRepairCall(t *testing.T) {
+	t.Parallel()
+	f := newFakeLLM(t, answer{content: "Here you go: cases are valid, boundary, and so on."}, answer{content: goodCases})
+	cases, info := generate(t, newGen(t, f.client(t, time.Second, 1)), 50)
+	checkLLM(t, cases, info, 9, 2)
+	if f.calls.Load() != 2 || info.TokensIn != 2400 || info.TokensOut != 690 {
+		t.Errorf("%d calls, tokens %d/%d: the repair call's tokens count too", f.calls.Load(), info.TokensIn, info.TokensOut)
+	}
+	msgs, _ := f.lastReq.Load().(map[string]any)["messages"].([]any)
+	if len(msgs) != 4 || !strings.Contains(fmt.Sprint(msgs[3]), "could not be read") {
+		t.Errorf("the repair call's messages: %v", msgs)
 	}
 }
