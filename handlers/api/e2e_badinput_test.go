@@ -188,9 +188,9 @@ func TestE2EBadInput(t *testing.T) {
 		{name: "an import of 6 MiB is read", req: func(f fixture) e2eReq {
 			return e2eReq{method: "POST", path: app(f) + "/imports", raw: sixMiB, ctype: "application/yaml"}
 		}, status: 422, detail: "paths"},
-		{name: "a 2 MB schema", req: func(f fixture) e2eReq {
+		{name: "a 6 MB schema (over the 5 MiB body limit)", req: func(f fixture) e2eReq {
 			d := ifaceDef("huge")
-			d["body"] = map[string]any{"type": "object", "description": strings.Repeat("s", 2_000_000)}
+			d["body"] = map[string]any{"type": "object", "description": strings.Repeat("s", 6_000_000)}
 			return e2eReq{method: "POST", path: app(f) + "/interfaces", json: d}
 		}, status: 413},
 
