@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -185,45 +186,69 @@ func saveReport(c *apiClient, dataDir, batchID string) (string, error) {
 	return path, os.WriteFile(path, page, 0o644)
 }
 
+// generateDemoCases asks for every interface's generation at once (the LLM's calls then
+// run side by side, within its concurrency limit) and waits for them all.
 func generateDemoCases(c *apiClient, opt demoOptions, ids []string, out io.Writer) error {
-	generator := "rules"
+	asked := "rules"
 	if opt.llm {
-		generator = "auto" // the LLM, falling back to the rules
+		asked = "auto" // the LLM, falling back to the rules
 	}
-	total := 0
+	gens := make([]string, 0, len(ids))
 	for _, id := range ids {
 		var gen struct {
 			ID  string
 			Seq uint64
 		}
-		if _, err := c.do("POST", "/interfaces/"+id+"/generations", map[string]any{"generator": generator}, &gen); err != nil {
+		if _, err := c.do("POST", "/interfaces/"+id+"/generations", map[string]any{"generator": asked}, &gen); err != nil {
 			return fmt.Errorf("generate cases: %w", err)
 		}
 		c.minSeq = max(c.minSeq, gen.Seq)
-		var g struct {
-			Status         string
-			Generator      string
-			FallbackReason string   `json:"fallback_reason"`
-			CaseIDs        []string `json:"case_ids"`
-		}
-		for g.Status != "done" {
-			if _, err := c.do("GET", "/generations/"+gen.ID, nil, &g); err != nil {
-				return fmt.Errorf("generation %s: %w", gen.ID, err)
-			}
-			if g.Status == "failed" {
-				return fmt.Errorf("generation %s failed: %s", gen.ID, g.FallbackReason)
-			}
-			if g.Status != "done" {
-				if err := c.sleep(opt.interval); err != nil {
-					return err
-				}
-			}
+		gens = append(gens, gen.ID)
+	}
+	total, used := 0, map[string]int{}
+	for _, id := range gens {
+		g, err := waitGeneration(c, opt, id)
+		if err != nil {
+			return err
 		}
 		total += len(g.CaseIDs)
-		generator = g.Generator
+		used[g.Generator]++
+		if g.FallbackReason != "" && opt.llm {
+			fmt.Fprintf(out, "assay demo: generation %s fell back to the rules: %s\n", id, g.FallbackReason)
+		}
 	}
-	fmt.Fprintf(out, "assay demo: generated %d cases (%s)\n", total, generator)
+	by := make([]string, 0, len(used))
+	for name, n := range used {
+		by = append(by, fmt.Sprintf("%s: %d", name, n))
+	}
+	slices.Sort(by)
+	fmt.Fprintf(out, "assay demo: generated %d cases (interfaces by generator: %s)\n", total, strings.Join(by, ", "))
 	return nil
+}
+
+type demoGeneration struct {
+	Status         string
+	Generator      string
+	FallbackReason string   `json:"fallback_reason"`
+	CaseIDs        []string `json:"case_ids"`
+}
+
+func waitGeneration(c *apiClient, opt demoOptions, id string) (demoGeneration, error) {
+	var g demoGeneration
+	for {
+		if _, err := c.do("GET", "/generations/"+id, nil, &g); err != nil {
+			return g, fmt.Errorf("generation %s: %w", id, err)
+		}
+		switch g.Status {
+		case "done":
+			return g, nil
+		case "failed":
+			return g, fmt.Errorf("generation %s failed: %s", id, g.FallbackReason)
+		}
+		if err := c.sleep(opt.interval); err != nil {
+			return g, err
+		}
+	}
 }
 
 type batchView struct {

@@ -25,8 +25,8 @@ func notifierConfig(cfg Config) (reactor.NotifierConfig, error) {
 	}
 	// The port's default (587) is STARTTLS's: left at its default, the port follows the
 	// encryption (465 for tls, 25 for none).
-	if cfg.origin["ASSAY_SMTP_PORT"] != "default" {
-		p, err := strconv.Atoi(strings.TrimSpace(cfg.Get("ASSAY_SMTP_PORT")))
+	if v := strings.TrimSpace(cfg.Get("ASSAY_SMTP_PORT")); v != "" && cfg.origin["ASSAY_SMTP_PORT"] != "default" {
+		p, err := strconv.Atoi(v)
 		if err != nil {
 			return nc, fmt.Errorf("ASSAY_SMTP_PORT: %w", err)
 		}

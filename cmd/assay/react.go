@@ -81,11 +81,19 @@ func startAllReactors(ctx context.Context, cfg Config, store *eventstore.Store, 
 	if err != nil {
 		return nil, err
 	}
-	generate, err := reactor.NewGenerator(handler, reactor.GeneratorConfig{LLM: caseLLM}).Reactor(reactor.Config{}, log, reg)
+	genCfg := reactor.Config{}
+	if llm != nil { // generations wait on the LLM: as many at once as it takes calls
+		genCfg.Parallel = llm.Config().MaxConcurrency
+	}
+	generate, err := reactor.NewGenerator(handler, reactor.GeneratorConfig{LLM: caseLLM}).Reactor(genCfg, log, reg)
 	if err != nil {
 		return nil, err
 	}
-	analyze, err := reactor.NewAnalyzer(handler, reactor.AnalyzerConfig{}).Reactor(reactor.Config{}, log, reg)
+	narrator, err := newNarrator(llm)
+	if err != nil {
+		return nil, err
+	}
+	analyze, err := reactor.NewAnalyzer(handler, reactor.AnalyzerConfig{Narrator: narrator}).Reactor(reactor.Config{}, log, reg)
 	if err != nil {
 		return nil, err
 	}
@@ -93,9 +101,13 @@ func startAllReactors(ctx context.Context, cfg Config, store *eventstore.Store, 
 	if err != nil {
 		return nil, err
 	}
+	notify, err := startNotifier(ctx, handler, cfg, reg, log)
+	if err != nil {
+		return nil, err
+	}
 	rs := &reactors{}
 	for name, r := range map[string]*reactor.Reactor{"dispatch": dispatch, "complete": complete, "generate": generate,
-		"analyze": analyze, "report": report} {
+		"analyze": analyze, "report": report, "notify": notify} {
 		rs.wg.Go(func() {
 			if err := r.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 				rs.mu.Lock()
@@ -105,6 +117,18 @@ func startAllReactors(ctx context.Context, cfg Config, store *eventstore.Store, 
 		})
 	}
 	return rs, nil
+}
+
+// newNarrator writes analyses' narratives through llm, or by the rules when it is nil
+// (recorded as such). The reactor tells the log it is still working while the call
+// lasts, so the LLM's own timeout applies.
+func newNarrator(llm *ai.Client) (*ai.Narrator, error) {
+	if llm == nil {
+		return ai.NewNarrator(nil, ai.NarratorConfig{})
+	}
+	calls, fallbacks := llm.Counters()
+	return ai.NewNarrator(llm.Model, ai.NarratorConfig{Model: llm.ModelName(), Timeout: llm.Config().Timeout,
+		MaxTokens: llm.Config().MaxTokens, Metrics: ai.NarratorMetrics{Calls: calls, Fallbacks: fallbacks}})
 }
 
 // newLLM builds the LLM client of the ASSAY_LLM_* settings; nil without a key.

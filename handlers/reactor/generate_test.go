@@ -2,6 +2,7 @@ package reactor_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -381,4 +382,50 @@ func TestGeneratorWithoutAKeyRecordsNoLLM(t *testing.T) {
 	if g.Info.Generator != "rules" || g.Info.FallbackReason != reactor.NoLLMReason || g.Info.Model != "" || len(g.Cases) == 0 {
 		t.Errorf("info %+v, %d cases", g.Info, len(g.Cases))
 	}
+}
+
+// slowLLM answers llmAnswer after latency.
+func slowLLM(t *testing.T, latency time.Duration) string {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+			return
+		case <-time.After(latency):
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"id": "c1", "object": "chat.completion",
+			"choices": []any{map[string]any{"index": 0, "finish_reason": "stop", "message": map[string]any{"role": "assistant", "content": llmAnswer}}},
+			"usage":   map[string]any{"prompt_tokens": 900, "completion_tokens": 210, "total_tokens": 1110}})
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+func TestLLM50InterfacesThroughTheReactor(t *testing.T) {
+	e := setup(t)
+	const n, conc, latency = 50, 8, 200 * time.Millisecond
+	for i := range n {
+		e.defineInterface(fmt.Sprintf("if-%d", i))
+		e.requestGeneration(fmt.Sprintf("if-%d", i), fmt.Sprintf("g-%d", i), "llm")
+	}
+	c, err := ai.NewClient(ai.Config{BaseURL: slowLLM(t, latency), APIKey: "k", Model: "m", MaxConcurrency: conc}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, _ := ai.NewGenerator(c, nil)
+	start := time.Now()
+	r, err := reactor.NewGenerator(e.cmd, reactor.GeneratorConfig{LLM: g}).Reactor(reactor.Config{MaxWait: 50 * time.Millisecond, Parallel: conc}, quietLog(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.run(r)
+	e.eventually("all generated", func() bool {
+		for i := range n {
+			if ok, _ := e.generated(fmt.Sprintf("if-%d", i)); len(ok) == 0 {
+				return false
+			}
+		}
+		return true
+	})
+	t.Logf("%d interfaces through the reactor in %s (ceiling %s)", n, time.Since(start), time.Duration((n+conc-1)/conc)*latency)
 }

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -28,6 +29,9 @@ type Config struct {
 	MaxWait   time.Duration // how long a fetch waits for the first event (default 1s)
 	AckWait   time.Duration // redelivery after this long without ack or progress (default 30s)
 	RetryMax  time.Duration // longest pause between retries of a transient failure (default 5s)
+	// Parallel is how many events of one fetch are handled at once (default 1: one by
+	// one, in order). Only for handlers whose events are independent (generation).
+	Parallel int
 }
 
 func (c *Config) setDefaults() {
@@ -42,6 +46,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.RetryMax == 0 {
 		c.RetryMax = 5 * time.Second
+	}
+	if c.Parallel == 0 {
+		c.Parallel = 1
 	}
 }
 
@@ -65,6 +72,9 @@ func (c Config) Validate() error {
 	}
 	if c.RetryMax <= 0 {
 		errs = append(errs, errors.New("reactor: RetryMax must be positive"))
+	}
+	if c.Parallel < 1 || c.Parallel > 1024 {
+		errs = append(errs, fmt.Errorf("reactor: Parallel must be between 1 and 1024, got %d", c.Parallel))
 	}
 	return errors.Join(errs...)
 }
@@ -143,6 +153,10 @@ func (r *Reactor) Run(ctx context.Context) error {
 		}
 		attempt = 1
 		slices.SortFunc(ds, func(a, b *eventstore.Delivery) int { return cmp.Compare(a.Seq, b.Seq) })
+		if r.cfg.Parallel > 1 {
+			r.processParallel(ctx, ds)
+			continue
+		}
 		for i, d := range ds {
 			if !r.process(ctx, d) {
 				for _, rest := range ds[i:] {
@@ -153,6 +167,28 @@ func (r *Reactor) Run(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// processParallel handles up to Parallel deliveries at once, each acked when done; on
+// stop, what is not done is handed back.
+func (r *Reactor) processParallel(ctx context.Context, ds []*eventstore.Delivery) {
+	sem := make(chan struct{}, r.cfg.Parallel)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for _, d := range ds {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			_ = d.Nak(0)
+			continue
+		}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			if !r.process(ctx, d) {
+				_ = d.Nak(0)
+			}
+		})
+	}
 }
 
 // open creates or binds the durable, retrying until it works or ctx ends (nil then).
