@@ -68,7 +68,7 @@ func runDev(ctx context.Context, cfg Config, demoAddr string, out io.Writer) err
 	}
 	defer reacts.wait()
 	if url := cfg.Get("ASSAY_AMQP_URL"); url != "" { // with RabbitMQ: the bridge feeds the runner
-		b, err := bridge.New(store, bridge.Config{URL: url, Logger: log})
+		b, err := bridge.New(store, bridge.Config{URL: url, Logger: log, Registerer: reg})
 		if err != nil {
 			return err
 		}

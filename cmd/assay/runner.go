@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"io"
+	"os"
 	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -42,9 +43,11 @@ func runCases(ctx context.Context, cfg Config, store *eventstore.Store, reg prom
 	}
 	var src runner.Source
 	if url := cfg.Get("ASSAY_AMQP_URL"); url != "" {
-		src, err = runner.NewAMQPSource(runner.AMQPConfig{URL: url, Prefetch: conc, Logger: log, Registerer: reg})
+		src, err = runner.NewAMQPSource(runner.AMQPConfig{URL: url, Prefetch: conc, Logger: log, Registerer: reg,
+			Results: store, RunnerName: runnerName()})
 	} else {
-		src, err = runner.NewJetStreamSource(store, runner.JetStreamConfig{Prefetch: conc, Logger: log, Registerer: reg})
+		src, err = runner.NewJetStreamSource(store, runner.JetStreamConfig{Prefetch: conc, Logger: log, Registerer: reg,
+			Results: store})
 	}
 	if err != nil {
 		return err
@@ -60,11 +63,21 @@ func runBridge(ctx context.Context, cfg Config, _ []string, out io.Writer) error
 		return err
 	}
 	defer closeStore()
-	b, err := bridge.New(store, bridge.Config{URL: cfg.Get("ASSAY_AMQP_URL"), Logger: log})
+	reg := prometheus.NewRegistry()
+	b, err := bridge.New(store, bridge.Config{URL: cfg.Get("ASSAY_AMQP_URL"), Logger: log, Registerer: reg})
 	if err != nil {
 		return err
 	}
-	ops := newOpsServer(cfg.Get("ASSAY_METRICS_ADDR"), prometheus.NewRegistry(), b.Ready, log)
+	ops := newOpsServer(cfg.Get("ASSAY_METRICS_ADDR"), reg, b.Ready, log)
 	defer ops.stop()
 	return b.Run(ctx)
+}
+
+// runnerName names this runner in the results it records itself (a case whose request
+// could not be decoded): the host, which is the pod in Kubernetes.
+func runnerName() string {
+	if h, err := os.Hostname(); err == nil && h != "" {
+		return "runner@" + h
+	}
+	return "runner"
 }
