@@ -54,8 +54,13 @@ func testLog(t testing.TB) *logrus.Logger {
 // processes connect to it) and returns its URL.
 func startNATS(t testing.TB) string {
 	t.Helper()
-	lazy := false // the tests measure the pipeline, not the disk
-	srv, err := eventstore.StartEmbedded(eventstore.EmbeddedConfig{Dir: t.TempDir(), Listen: "127.0.0.1:0", SyncAlways: &lazy})
+	return startNATSSync(t, false) // the tests check the pipeline, not the disk
+}
+
+// startNATSSync is startNATS with fsync before every acknowledgement (sync) or not.
+func startNATSSync(t testing.TB, sync bool) string {
+	t.Helper()
+	srv, err := eventstore.StartEmbedded(eventstore.EmbeddedConfig{Dir: t.TempDir(), Listen: "127.0.0.1:0", SyncAlways: &sync})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,15 +202,21 @@ func addInterface(ctx context.Context, h *cmdhandler.Handler, meta domain.Metada
 // submit starts a batch of every case with the given concurrency and returns its id.
 func (w *world) submit(t testing.TB, concurrency int) string {
 	t.Helper()
+	id := newID("batch")
+	w.submitAs(t, id, concurrency)
+	return id
+}
+
+// submitAs submits the batch with the given id.
+func (w *world) submitAs(t testing.TB, id string, concurrency int) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	id := newID("batch")
 	_, err := w.cmd.Batch(ctx, domain.Metadata{UserID: w.userID}, id, batch.Submit{BatchID: id, ActorID: w.userID, App: app.State{ID: w.appID},
 		Settings: batch.Settings{Concurrency: concurrency, TimeoutMS: 10_000}, At: time.Now().UTC()})
 	if err != nil {
 		t.Fatalf("submit: %v", err)
 	}
-	return id
 }
 
 func must(t testing.TB, what string, f func() error) {

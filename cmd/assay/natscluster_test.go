@@ -33,8 +33,8 @@ func startCluster(t testing.TB, n int, sync bool) *natsCluster {
 	for i := range n {
 		c.names = append(c.names, fmt.Sprintf("n%d", i+1))
 		c.dirs = append(c.dirs, t.TempDir())
-		c.clients = append(c.clients, loopbackAddr(t))
-		c.routes = append(c.routes, loopbackAddr(t))
+		c.clients = append(c.clients, clusterAddr(t))
+		c.routes = append(c.routes, clusterAddr(t))
 	}
 	for i := range n {
 		c.start(i)
@@ -139,8 +139,8 @@ func (c *natsCluster) localLastSeq(i int, stream string) (uint64, bool) {
 	return 0, false
 }
 
-// loopbackAddr is a free loopback address (as freeAddr, for benchmarks too).
-func loopbackAddr(t testing.TB) string {
+// clusterAddr is a free loopback address (as freeAddr, for benchmarks too).
+func clusterAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
