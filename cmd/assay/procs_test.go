@@ -200,3 +200,19 @@ func scrape(t testing.TB, addr, metric string) float64 {
 	}
 	return sum
 }
+
+// waitServing waits until a process's metrics server answers /healthz: the process has
+// opened what it needs (migrated the database, created its consumers) and started work.
+func waitServing(t testing.TB, p *proc, addr string) {
+	t.Helper()
+	client := &http.Client{Timeout: time.Second}
+	waitFor(t, 30*time.Second, p.name+" serving /healthz", func() bool {
+		checkAlive(t, p)
+		resp, err := client.Get("http://" + addr + "/healthz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+}

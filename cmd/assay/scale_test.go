@@ -42,6 +42,9 @@ func TestTwoProjectorsAndTwoReactorsOnOneBatch(t *testing.T) {
 		metrics[name] = freeAddr(t)
 		ps = append(ps, startProc(t, name, withEnv(env, "ASSAY_METRICS_ADDR", metrics[name]), name[:len(name)-2]))
 	}
+	for _, p := range ps {
+		waitServing(t, p, metrics[p.name])
+	}
 	start := time.Now()
 	batchID := w.submit(t, 50)
 	waitBatchEvent(t, store, w.appID, batchID, (batch.ReportGenerated{}).EventType(), 60*time.Second)
