@@ -22,6 +22,7 @@ import (
 //	go test ./cmd/assay/ -run '^$' -bench 'EndToEndRunners|ClusterAppend' -benchtime 1x
 //
 // ASSAY_BENCH_CASES sets the batch size of BenchmarkEndToEndRunners (default 3000);
+// ASSAY_BENCH_SYNC=lazy runs its server without fsync before acknowledging;
 // ASSAY_BENCH_PROFILE_DIR makes every runner process write a CPU profile there
 // (runners<N>-<k>.pprof) — the server side's is `go test -cpuprofile`.
 
@@ -37,7 +38,7 @@ func BenchmarkEndToEndRunners(b *testing.B) {
 	}
 	for _, runners := range []int{1, 2, 3} {
 		b.Run(fmt.Sprintf("runners=%d", runners), func(b *testing.B) {
-			natsURL := startNATSSync(b, true)
+			natsURL := startNATSSync(b, os.Getenv("ASSAY_BENCH_SYNC") != "lazy")
 			store := openLog(b, natsURL, 1)
 			tg := newTarget(b, 0)
 			startPipeline(b, store, 0)
@@ -51,6 +52,7 @@ func BenchmarkEndToEndRunners(b *testing.B) {
 			}
 			var cases int
 			var took time.Duration
+			i := 1
 			for b.Loop() {
 				b.StopTimer()
 				w := seed(b, store, tg.URL, (n+99)/100, 100)
@@ -65,8 +67,14 @@ func BenchmarkEndToEndRunners(b *testing.B) {
 				begin := time.Now()
 				w.submitAs(b, id, 1000)
 				awaitType(b, sub, (batch.Completed{}).EventType(), 5*time.Minute)
-				took += time.Since(begin)
+				one := time.Since(begin)
+				took += one
 				_ = sub.Unsubscribe()
+				b.StopTimer()
+				b.Logf("batch %d of %d cases on a stream of %d events: %.0f cases/s", i, len(w.cases), lastSeq(b, store), float64(len(w.cases))/one.Seconds())
+				logTimeline(b, store, w.appID, id)
+				b.StartTimer()
+				i++
 				cases += len(w.cases)
 			}
 			b.ReportMetric(float64(cases)/took.Seconds(), "cases/s")
@@ -137,4 +145,47 @@ func awaitType(b *testing.B, sub *nats.Subscription, typ string, within time.Dur
 			return
 		}
 	}
+}
+
+// logTimeline says where a batch's time went, from the log's event times: submission to the
+// first request, to the last request, to the last result, to the completion.
+func logTimeline(b *testing.B, store *eventstore.Store, appID, batchID string) {
+	var envs []domain.Envelope
+	// The subscription may see the completion before the stream has stored it.
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		var err error
+		if envs, _, err = store.Load(context.Background(), domain.BatchSubject(appID, batchID), domain.BatchTree(appID, batchID)); err != nil {
+			b.Fatal(err)
+		}
+		if _, done := envs[len(envs)-1].Data.(batch.Completed); done {
+			break
+		}
+	}
+	var submitted, firstReq, lastReq, lastRes, completed time.Time
+	for _, e := range envs {
+		switch e.Data.(type) {
+		case batch.Submitted:
+			submitted = e.Time
+		case batch.CaseExecutionRequested:
+			if firstReq.IsZero() {
+				firstReq = e.Time
+			}
+			lastReq = e.Time
+		case batch.CaseExecuted:
+			lastRes = e.Time
+		case batch.Completed:
+			completed = e.Time
+		}
+	}
+	ms := func(t time.Time) int64 { return t.Sub(submitted).Milliseconds() }
+	b.Logf("batch timeline (ms after submission): first request %d, last request %d, last result %d, completed %d",
+		ms(firstReq), ms(lastReq), ms(lastRes), ms(completed))
+}
+
+func lastSeq(b *testing.B, store *eventstore.Store) uint64 {
+	seq, err := store.LastSeq(context.Background())
+	if err != nil {
+		b.Fatal(err)
+	}
+	return seq
 }
