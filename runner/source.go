@@ -138,7 +138,9 @@ func (s *JetStreamSource) Run(ctx context.Context, h Handler) error {
 		return fmt.Errorf("runner: jetstream source: %w", err)
 	}
 	fctx, stop := context.WithCancel(ctx)
-	fetched := make(chan []*eventstore.Delivery, s.cfg.Fetchers)
+	// Unbuffered: each fetcher holds at most one fetch it could not hand over yet, so at
+	// most Fetchers×Prefetch messages wait beside the one being handed over.
+	fetched := make(chan []*eventstore.Delivery)
 	var fetchers sync.WaitGroup
 	for range s.cfg.Fetchers {
 		fetchers.Go(func() { s.fetchAhead(fctx, cons, fetched) })
