@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/assay-dev/assay/domain/analysis"
 	"github.com/assay-dev/assay/domain/assert"
 	"github.com/assay-dev/assay/domain/casegen"
 	"github.com/assay-dev/assay/domain/iface"
@@ -175,30 +176,12 @@ func (b *builder) add(i int, rc rawCase) {
 	b.accepted = append(b.accepted, c)
 }
 
-// finish completes the accepted cases with the rule cases of the classes the model
-// skipped, drops duplicate requests, caps the count (round-robin over classes, the
-// model's cases first within a class) and numbers them.
+// finish completes the accepted cases with rule cases (see completion), drops duplicate
+// requests, caps the count (round-robin over classes, the model's cases first within a
+// class) and numbers them.
 func (b *builder) finish(rules []testcase.Case, opt casegen.Options) []testcase.Case {
-	has := map[string]bool{}
-	for _, c := range b.accepted {
-		has[c.Class] = true
-	}
-	all := slices.Clone(b.accepted)
-	for _, c := range rules {
-		if !has[c.Class] {
-			all = append(all, c)
-		}
-	}
-	seen := map[string]bool{}
-	uniq := all[:0]
-	for _, c := range all {
-		k := requestKey(c.Request)
-		if seen[k] {
-			continue
-		}
-		seen[k] = true
-		uniq = append(uniq, c)
-	}
+	llm := unique(slices.Clone(b.accepted))
+	uniq := unique(append(llm, completion(b.def, llm, rules)...))
 	keep := capRoundRobin(uniq, opt.MaxCases)
 	out := make([]testcase.Case, len(keep))
 	for i, idx := range keep {
@@ -208,6 +191,66 @@ func (b *builder) finish(rules []testcase.Case, opt casegen.Options) []testcase.
 			c.ID = opt.IDs(i)
 		}
 		out[i] = c
+	}
+	return out
+}
+
+// completion picks, in the rules' order, the rule cases that complete the model's cases,
+// cell by cell of the parameter × class table as the coverage counts it: every rule case
+// aimed at a cell no model case exercises (both bounds of a field the model left out), a
+// rule case aimed at no cell when the model skipped its whole class, then one rule case for
+// each cell still unexercised (the valid cell of an optional field only rule cases carry).
+func completion(def iface.Definition, llm, rules []testcase.Case) []testcase.Case {
+	params := analysis.Params(def)
+	covered, classes := map[analysis.Cell]bool{}, map[string]bool{}
+	for _, c := range llm {
+		classes[c.Class] = true
+		for _, cell := range analysis.CaseCells(params, c) {
+			covered[cell] = true
+		}
+	}
+	picked := make([]bool, len(rules))
+	for i, c := range rules {
+		cell, ok := analysis.Target(params, c)
+		picked[i] = (ok && !covered[cell]) || (!ok && !classes[c.Class])
+	}
+	for i, c := range rules {
+		if picked[i] {
+			for _, cell := range analysis.CaseCells(params, c) {
+				covered[cell] = true
+			}
+		}
+	}
+	for i, c := range rules {
+		if picked[i] {
+			continue
+		}
+		cells := analysis.CaseCells(params, c)
+		picked[i] = slices.ContainsFunc(cells, func(cell analysis.Cell) bool { return !covered[cell] })
+		for _, cell := range cells {
+			covered[cell] = true // harmless when not picked: its cells were all covered
+		}
+	}
+	var out []testcase.Case
+	for i, c := range rules {
+		if picked[i] {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// unique drops the cases whose request an earlier case sends, in place.
+func unique(cases []testcase.Case) []testcase.Case {
+	seen := map[string]bool{}
+	out := cases[:0]
+	for _, c := range cases {
+		k := requestKey(c.Request)
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		out = append(out, c)
 	}
 	return out
 }

@@ -220,3 +220,60 @@ func fields(prefix string, v any, out map[string]bool, depth int) {
 		}
 	}
 }
+
+// Cell is one cell of the parameter × class table: Value is, for the enum class of an
+// enumeration, the value (JSON-encoded) or Outside; empty otherwise.
+type Cell struct {
+	Param, Class, Value string
+}
+
+// CaseCells lists the cells one case exercises, exactly as the coverage counts them (see
+// cells): valid (and the enumeration values) of what a case not sending refused input
+// carries, and its class for the parameter it targets. params is Params' answer.
+func CaseCells(params []Param, c testcase.Case) []Cell {
+	var cov InterfaceCoverage
+	cells(&cov, params, []testcase.Case{c})
+	var out []Cell
+	for _, pc := range cov.Parameters {
+		for _, cl := range pc.Exercised {
+			if cl != testcase.Enum || len(pc.EnumValues) == 0 {
+				out = append(out, Cell{Param: pc.Name, Class: cl})
+				continue
+			}
+			for _, e := range pc.EnumExercised {
+				out = append(out, Cell{Param: pc.Name, Class: cl, Value: e})
+			}
+		}
+	}
+	return out
+}
+
+// Target is the cell a case aims at: its class for the parameter it targets (see
+// attribute), with the enumeration value it sends for an enum case. ok is false for a
+// valid or custom case, an unattributed one, or a class the parameter's schema does not
+// make applicable.
+func Target(params []Param, c testcase.Case) (Cell, bool) {
+	if c.Class == testcase.Valid || c.Class == testcase.Custom {
+		return Cell{}, false
+	}
+	index := make(map[string]int, len(params))
+	for i, p := range params {
+		index[key(p.Name)] = i
+	}
+	i, ok := attribute(c, params, index)
+	if !ok || !slices.Contains(params[i].Classes, c.Class) {
+		return Cell{}, false
+	}
+	cell := Cell{Param: params[i].Name, Class: c.Class}
+	if c.Class == testcase.Enum && len(params[i].Enum) > 0 {
+		v, sent := valueAt(c.Request, params[i].Name)
+		if !sent {
+			return Cell{}, false
+		}
+		cell.Value = Outside
+		if e, in := enumMatch(params[i].Enum, v); in {
+			cell.Value = e
+		}
+	}
+	return cell, true
+}
