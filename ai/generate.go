@@ -102,7 +102,7 @@ func (g *Generator) Generate(ctx context.Context, def iface.Definition, opt case
 const tokensPerCase = 120
 
 // ask is how many cases to ask for: the cap, or fewer when more would not fit in the
-// answer's token limit (a cut answer loses its last cases; the rules complete the classes).
+// answer's token limit (a cut answer loses its last cases; the rules fill the cells they left).
 func (g *Generator) ask(maxCases int) int {
 	n := g.client.cfg.MaxTokens / tokensPerCase
 	if maxCases > 0 {

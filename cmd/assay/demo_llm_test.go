@@ -163,7 +163,7 @@ type generationView struct {
 
 // checkGenerations: every interface's cases come from one generation, recorded with the
 // generator, model, prompt version and tokens; the model's invalid case was dropped with
-// its reason, and the rules completed the classes the model left out.
+// its reason, and the rules filled the parameter × class cells the model left out.
 func checkGenerations(t *testing.T, c *client, appID string, down bool) {
 	t.Helper()
 	var ifcs struct {
