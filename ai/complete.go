@@ -7,7 +7,6 @@ import (
 	"regexp"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/assay-dev/assay/domain/analysis"
@@ -27,52 +26,6 @@ var priorities = map[string]string{
 // generatedClasses are the classes asked of the model and completed by the rules.
 var generatedClasses = []string{testcase.Valid, testcase.Boundary, testcase.OutOfRange, testcase.MissingRequired,
 	testcase.WrongType, testcase.Null, testcase.Enum, testcase.Format}
-
-var (
-	twoXX  = regexp.MustCompile(`^2[0-9][0-9]$`)
-	fourXX = regexp.MustCompile(`^4[0-9][0-9]$`)
-)
-
-// expectations are the assertions of a valid and of an invalid request, built as
-// domain/casegen builds them (status class from the documented responses, the response
-// schema when a 2xx documents one), so both generators' cases check the same things.
-func expectations(def iface.Definition) (ok, bad []assert.Assertion) {
-	var two, four []any
-	schema, four2 := false, false
-	for _, k := range def.DocumentedStatuses() {
-		code, _ := strconv.Atoi(k)
-		switch {
-		case twoXX.MatchString(k):
-			two = append(two, float64(code))
-		case k == "2XX":
-		case fourXX.MatchString(k):
-			four = append(four, float64(code))
-		case k == "4XX":
-			four2 = true
-		default:
-			continue
-		}
-		if k[0] == '2' && len(def.Responses[k].Schema) > 0 {
-			schema = true
-		}
-	}
-	ok = []assert.Assertion{{Target: "status", Op: "gte", Value: 200.0}, {Target: "status", Op: "lt", Value: 300.0}}
-	if len(two) > 0 {
-		ok = []assert.Assertion{{Target: "status", Op: "in", Value: two}}
-	}
-	if schema {
-		ok = append(ok, assert.Assertion{Target: "schema", Op: "conforms"})
-	}
-	switch {
-	case len(four) > 0:
-		bad = []assert.Assertion{{Target: "status", Op: "in", Value: four}}
-	case four2:
-		bad = []assert.Assertion{{Target: "status", Op: "gte", Value: 400.0}, {Target: "status", Op: "lt", Value: 500.0}}
-	default:
-		bad = []assert.Assertion{{Target: "status", Op: "in", Value: []any{400.0, 422.0}}}
-	}
-	return ok, bad
-}
 
 // builder turns the model's cases into the interface's cases.
 type builder struct {
@@ -95,7 +48,7 @@ func newBuilder(def iface.Definition, base testcase.Request) (*builder, error) {
 		pat = strings.Replace(pat, regexp.QuoteMeta("{"+n+"}"), "(?P<"+safeGroup(n)+">[^/]+)", 1)
 	}
 	b := &builder{def: def, rs: rs, base: base, pathRe: regexp.MustCompile("^" + pat + "$")}
-	b.ok, b.bad = expectations(def)
+	b.ok, b.bad = casegen.Expectations(def)
 	return b, nil
 }
 

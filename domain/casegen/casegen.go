@@ -496,8 +496,10 @@ var (
 	fourXX = regexp.MustCompile(`^4[0-9][0-9]$`)
 )
 
-// expectations are the assertions of a valid and of an invalid case.
-func expectations(def iface.Definition) (ok, bad []assert.Assertion) {
+// Expectations are the assertions of a valid and of an invalid request to def: the
+// status class from its documented responses, and the response schema when a 2xx
+// documents one. Every generator's cases check the same things.
+func Expectations(def iface.Definition) (ok, bad []assert.Assertion) {
 	var two, four []any
 	schema, four2 := false, false
 	for _, k := range def.DocumentedStatuses() {
@@ -585,7 +587,7 @@ func (g *generator) finish(all []draft, opt Options) []testcase.Case {
 		}
 		sort.Ints(keep)
 	}
-	ok, bad := expectations(g.def)
+	ok, bad := Expectations(g.def)
 	out := make([]testcase.Case, 0, len(keep))
 	for i, idx := range keep {
 		b := uniq[idx]
