@@ -26,7 +26,7 @@ type Config struct {
 	Name          string        // recorded in each result; default "runner"
 	Concurrency   int           // requests in flight; default 64
 	AppendWindow  time.Duration // how long results gather before one append; default 5ms
-	AppendMax     int           // results per append; default 100, at most eventstore.MaxBatch
+	AppendMax     int           // results per atomic append; default and at most eventstore.MaxBatch
 	Appenders     int           // appends in flight at once; default 2
 	AppendTimeout time.Duration // one append; default 30s
 	// Heartbeat: while a case runs longer than this, its delivery is told it is in
@@ -47,7 +47,7 @@ func (c *Config) setDefaults() {
 		c.AppendWindow = 5 * time.Millisecond
 	}
 	if c.AppendMax <= 0 {
-		c.AppendMax = 100
+		c.AppendMax = eventstore.MaxBatch
 	}
 	c.AppendMax = min(c.AppendMax, eventstore.MaxBatch)
 	if c.Appenders <= 0 {
@@ -154,7 +154,9 @@ type pending struct {
 // back unexecuted.
 func (r *Runner) Run(ctx context.Context, src Source) error {
 	bg := context.WithoutCancel(ctx)
-	results := make(chan pending, r.cfg.AppendMax*(r.cfg.Appenders+1))
+	// Room for every worker's result: collect takes them as they come (up to AppendMax
+	// while the appenders are busy), so a deeper buffer would only hold more bodies.
+	results := make(chan pending, r.cfg.Concurrency)
 	batches := make(chan []pending) // unbuffered: a batch is cut when an appender is free
 
 	var appenders sync.WaitGroup
@@ -304,7 +306,7 @@ func (r *Runner) collect(results <-chan pending, batches chan<- []pending) {
 				continue
 			}
 			if len(b) == 0 {
-				b = make([]pending, 0, r.cfg.AppendMax)
+				b = make([]pending, 0, min(r.cfg.AppendMax, 128)) // grows only as far as the log lags
 				timer.Reset(r.cfg.AppendWindow)
 				window, ripe = timer.C, false
 			}

@@ -38,11 +38,13 @@ const (
 )
 
 // BenchmarkRunnerRSS: `assay runner` as its own process (built here), at concurrency
-// 1,000, against a target that holds every request 100ms, drains 5,000 pre-appended
-// requests (status and body assertions, the default checks with a schema) from a
+// 1,000, against a target that holds every request 100ms, drains 5,000 requests
+// appended once it is up (status and body assertions, the default checks with a schema) from a
 // JetStream server on a loopback port. It reports the process's peak resident memory
-// (VmHWM from /proc/<pid>/status), the most requests the target saw at once, and the
-// cases/s (the ceiling at this hold: 1,000 / 0.1s = 10,000/s).
+// (VmHWM from /proc/<pid>/status; idle-rss-MB is VmRSS once connected, before any
+// work), the most requests the target saw at once, and the cases/s (the ceiling at
+// this hold: 1,000 / 0.1s = 10,000/s). Child processes inherit the environment, so
+// GOGC or GOMEMLIMIT set for the benchmark apply to the runner.
 func BenchmarkRunnerRSS(b *testing.B) {
 	bin := filepath.Join(b.TempDir(), "assay")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
@@ -63,16 +65,18 @@ func BenchmarkRunnerRSS(b *testing.B) {
 	srv, store := rssLog(b)
 	for i := 0; i < b.N; i++ {
 		batchID := fmt.Sprintf("rss-%d", i)
-		rssRequests(b, store, target.URL, batchID)
 		cmd := exec.Command(bin, "runner")
 		cmd.Env = append(os.Environ(), "ASSAY_NATS_URL="+srv.ClientURL(), "ASSAY_RUNNER_CONCURRENCY="+strconv.Itoa(rssConcurrency),
 			"ASSAY_METRICS_ADDR="+loopbackAddr(b), "ASSAY_LOG_FILE=", "ASSAY_LOG_LEVEL=error", "ASSAY_DATA_DIR="+b.TempDir())
-		maxInFlight.Store(0)
-		b.StartTimer()
-		start := time.Now()
 		if err := cmd.Start(); err != nil {
 			b.Fatal(err)
 		}
+		time.Sleep(time.Second) // connected and waiting for work
+		idle := procStatus(b, cmd.Process.Pid, "VmRSS")
+		maxInFlight.Store(0)
+		b.StartTimer()
+		start := time.Now()
+		rssRequests(b, store, target.URL, batchID)
 		var peak int64
 		for deadline := time.Now().Add(2 * time.Minute); rssResults(b, store, batchID) < rssCases; time.Sleep(20 * time.Millisecond) {
 			peak = max(peak, procStatus(b, cmd.Process.Pid, "VmRSS"))
@@ -85,6 +89,7 @@ func BenchmarkRunnerRSS(b *testing.B) {
 		hwm := procStatus(b, cmd.Process.Pid, "VmHWM")
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		_ = cmd.Wait()
+		b.ReportMetric(float64(idle)/1024, "idle-rss-MB")
 		b.ReportMetric(float64(max(hwm, peak))/1024, "peak-rss-MB")
 		b.ReportMetric(float64(maxInFlight.Load()), "max-in-flight")
 		b.ReportMetric(rssCases/took.Seconds(), "cases/s")
