@@ -9,8 +9,10 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"os/exec"
 	"regexp"
+	"runtime/pprof"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -32,6 +34,7 @@ const (
 // status and a body field, and the four default checks run (the schema check
 // included). In the same run, the ceiling: wrk -t2 -c64 -d5s on the same target
 // (a Go loop of plain GETs when wrk is not installed).
+// ASSAY_BENCH_CPUPROFILE=file profiles the batch phase only.
 func BenchmarkE2EBatch(b *testing.B) {
 	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -64,6 +67,7 @@ func benchBatch(b *testing.B, targetURL string) {
 	b.Logf("%d cases created in %v", e2eCases, time.Since(t0))
 	var elapsed time.Duration
 	for i := 0; i < b.N; i++ {
+		stopProfile := profileTo(b, os.Getenv("ASSAY_BENCH_CPUPROFILE"))
 		b.StartTimer()
 		start := time.Now()
 		var bat struct {
@@ -74,11 +78,27 @@ func benchBatch(b *testing.B, targetURL string) {
 		got := c.waitCompleted(bat.ID, bat.Seq)
 		elapsed += time.Since(start)
 		b.StopTimer()
+		stopProfile()
 		if got.Total != e2eCases || got.Passed != e2eCases {
 			b.Fatalf("batch %+v, want %d passed", got, e2eCases)
 		}
 	}
 	b.ReportMetric(float64(e2eCases*b.N)/elapsed.Seconds(), "cases/s")
+}
+
+// profileTo writes a CPU profile to path (none when empty) until stopped.
+func profileTo(b *testing.B, path string) (stop func()) {
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		b.Fatal(err)
+	}
+	return func() { pprof.StopCPUProfile(); _ = f.Close() }
 }
 
 // ceiling is the target's raw req/s: wrk when installed, else a Go load loop.
