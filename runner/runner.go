@@ -154,9 +154,9 @@ type pending struct {
 // back unexecuted.
 func (r *Runner) Run(ctx context.Context, src Source) error {
 	bg := context.WithoutCancel(ctx)
-	// Room for every worker's result: collect takes them as they come (up to AppendMax
-	// while the appenders are busy), so a deeper buffer would only hold more bodies.
-	results := make(chan pending, r.cfg.Concurrency)
+	// collect takes results as they come (up to AppendMax while the appenders are busy),
+	// so a deeper buffer would only hold more results (and their bodies) in memory.
+	results := make(chan pending, min(r.cfg.Concurrency, 128))
 	batches := make(chan []pending) // unbuffered: a batch is cut when an appender is free
 
 	var appenders sync.WaitGroup
