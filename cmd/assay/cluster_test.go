@@ -18,13 +18,17 @@ import (
 // projections go on through the new leader and the batch finishes with one request and one
 // result per case and one completion; the tables equal a rebuild. The server then comes
 // back with its store and catches up to the stream's last sequence.
+//
+// Every consumer's AckWait is 5 s here (startShortAckPipeline): with the defaults the
+// deliveries lost with the old leader come back after 30 s (the dispatcher's, stalling the
+// batch's window) and a run takes 35-60 s about half the time.
 func TestClusterLosesTheStreamLeaderMidBatch(t *testing.T) {
 	t.Parallel()
 	c := startCluster(t, 3, false)
 	store := openLog(t, c.urls(), 3)
 	tg := newTarget(t, 2*time.Millisecond)
 	w := seed(t, store, tg.URL, 10, 100)
-	p := startPipeline(t, store, 1)
+	p := startShortAckPipeline(t, store, 5*time.Second)
 
 	start := time.Now()
 	batchID := w.submit(t, 100)
@@ -43,7 +47,7 @@ func TestClusterLosesTheStreamLeaderMidBatch(t *testing.T) {
 		// A delivery lost with the old leader waits out its consumer's AckWait: say whose.
 		logConsumers(t, store)
 	}
-	waitBatchEvent(t, store, w.appID, batchID, reported, 45*time.Second)
+	waitBatchEvent(t, store, w.appID, batchID, reported, 40*time.Second)
 	t.Logf("%d cases: submitted to reported in %v; new leader %s", len(w.cases), time.Since(start).Round(time.Millisecond), streamLeader(t, store))
 	last := waitProjected(t, store, p.rs.tables, p.rs.views)
 	readBatch(t, store, w.appID, batchID).check(t, w.cases, (batch.Completed{}).EventType(),
@@ -54,15 +58,18 @@ func TestClusterLosesTheStreamLeaderMidBatch(t *testing.T) {
 		t.Logf("the target saw %d requests for %d cases", n, len(w.cases))
 	}
 	compareWithRebuild(t, store, p.rs.tables, last)
+	t.Logf("projected and compared %v after the submission", time.Since(start).Round(time.Millisecond))
 
 	c.start(down)
 	waitFor(t, 20*time.Second, leader+" catching up", func() bool {
 		seq, ok := c.localLastSeq(down, store.StreamName())
 		return ok && seq == last
 	})
+	t.Logf("%s caught up %v after the submission", leader, time.Since(start).Round(time.Millisecond))
 	if err := p.stop(); err != nil {
 		t.Errorf("pipeline: %v", err)
 	}
+	t.Logf("pipeline stopped %v after the submission", time.Since(start).Round(time.Millisecond))
 }
 
 // compareWithRebuild rebuilds the tables from the log into a fresh SQLite file and compares

@@ -3,12 +3,17 @@ package main
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/assay-dev/assay/eventstore"
+	cmdhandler "github.com/assay-dev/assay/handlers/command"
+	"github.com/assay-dev/assay/handlers/reactor"
+	"github.com/assay-dev/assay/projections"
+	"github.com/assay-dev/assay/runner"
 )
 
 // pipeline is what `assay react`, `assay runner` and `assay project` run, composed in this
@@ -80,6 +85,107 @@ func startPipeline(t testing.TB, store *eventstore.Store, runners int) *pipeline
 			result = errors.New("the pipeline did not stop within 30s")
 		}
 		rs.close()
+		return result
+	}
+	t.Cleanup(func() {
+		if err := p.stop(); err != nil {
+			t.Errorf("pipeline: %v", err)
+		}
+	})
+	return p
+}
+
+// startShortAckPipeline is the pipeline with every consumer's AckWait set to ackWait: the
+// projectors (tables and views), the dispatcher, completer, analyser and reporter, and one
+// runner on the JetStream source. After a leader change, deliveries the old leader handed
+// out are redelivered only after AckWait (30 s for reactors and projections by default,
+// 2 min for runners), so a failover test with the defaults waits that long now and then.
+func startShortAckPipeline(t *testing.T, store *eventstore.Store, ackWait time.Duration) *pipeline {
+	t.Helper()
+	cfg := testConfig(t, map[string]string{"ASSAY_DATA_DIR": t.TempDir()})
+	log := testLog(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	rs, err := openReadSide(ctx, cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	handler, err := cmdhandler.New(store, cmdhandler.Config{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc := reactor.Config{AckWait: ackWait}
+	var parts []func(context.Context) error
+	for _, mk := range []func() (*reactor.Reactor, error){
+		func() (*reactor.Reactor, error) {
+			return reactor.NewDispatcher(store, reactor.DispatcherConfig{}).Reactor(rc, log, nil)
+		},
+		func() (*reactor.Reactor, error) {
+			return reactor.NewCompleter(handler, reactor.CompleterConfig{}).Reactor(rc, log, nil)
+		},
+		func() (*reactor.Reactor, error) {
+			return reactor.NewAnalyzer(handler, reactor.AnalyzerConfig{}).Reactor(rc, log, nil)
+		},
+		func() (*reactor.Reactor, error) { return reactor.NewReporter(handler).Reactor(rc, log, nil) },
+	} {
+		r, err := mk()
+		if err != nil {
+			t.Fatal(err)
+		}
+		parts = append(parts, r.Run)
+	}
+	m := projections.NewMetrics(prometheus.NewRegistry())
+	for _, proj := range []projections.Projection{rs.tables, rs.views} {
+		e, err := projections.NewEngine(store, proj, rs.tables, projections.EngineConfig{AckWait: ackWait, NotifyConn: store.JetStream().Conn()}, m, log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		parts = append(parts, e.Run)
+	}
+	exec := runner.NewExecutor(runner.ExecutorConfig{})
+	t.Cleanup(exec.Close)
+	r, err := runner.New(store, exec, runner.Config{Concurrency: 64, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := runner.NewJetStreamSource(store, runner.JetStreamConfig{Prefetch: 64, AckWait: ackWait, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts = append(parts, func(ctx context.Context) error { return r.Run(ctx, src) })
+	return runParts(t, ctx, cancel, rs, parts)
+}
+
+// runParts runs each part until stop; stop returns what they returned (a cancellation is
+// not an error).
+func runParts(t *testing.T, ctx context.Context, cancel context.CancelFunc, rs *readSide, parts []func(context.Context) error) *pipeline {
+	errs := make(chan error, len(parts))
+	for _, run := range parts {
+		go func() { errs <- run(ctx) }()
+	}
+	p := &pipeline{rs: rs}
+	var once sync.Once
+	var result error
+	p.stop = func() error {
+		once.Do(func() {
+			cancel()
+			var all []error
+			deadline := time.After(30 * time.Second)
+		wait:
+			for range parts {
+				select {
+				case err := <-errs:
+					if err != nil && !errors.Is(err, context.Canceled) {
+						all = append(all, err)
+					}
+				case <-deadline:
+					all = append(all, errors.New("the pipeline did not stop within 30s"))
+					break wait
+				}
+			}
+			rs.close()
+			result = errors.Join(all...)
+		})
 		return result
 	}
 	t.Cleanup(func() {
