@@ -60,17 +60,14 @@ func TestTwoProjectorsAndTwoReactorsOnOneBatch(t *testing.T) {
 	last := waitProjected(t, store, live, liveViews)
 	checkAlive(t, ps...)
 
-	// Both replicas of each did part of the work: the durable consumers are shared.
+	// How the shared durable consumers split the work (not asserted: the server hands a
+	// fetch whatever is pending, and one replica may well take nearly all of it).
 	for _, name := range []string{"project-1", "project-2", "react-1", "react-2"} {
 		metric := "assay_projection_events_applied_total"
 		if name[:5] == "react" {
 			metric = "assay_reactor_events_handled_total"
 		}
-		n := scrape(t, metrics[name], metric)
-		t.Logf("%s: %s = %.0f", name, metric, n)
-		if n == 0 {
-			t.Errorf("%s did nothing", name)
-		}
+		t.Logf("%s: %s = %.0f", name, metric, scrape(t, metrics[name], metric))
 	}
 	readBatch(t, store, w.appID, batchID).check(t, w.cases, (batch.Completed{}).EventType(),
 		(batch.Analyzed{}).EventType(), (batch.ReportGenerated{}).EventType())
