@@ -76,13 +76,21 @@ func openLog(t testing.TB, url string, replicas int) *eventstore.Store {
 		t.Fatal(err)
 	}
 	t.Cleanup(nc.Close)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	store, err := eventstore.Open(ctx, nc, catalog.New(), eventstore.Config{Replicas: replicas})
-	if err != nil {
-		t.Fatal(err)
+	// A cluster that has just elected its meta leader may not know every peer yet ("no
+	// suitable peers for placement"): try again until the stream can be placed.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		store, err := eventstore.Open(ctx, nc, catalog.New(), eventstore.Config{Replicas: replicas})
+		cancel()
+		if err == nil {
+			return store
+		}
+		if replicas == 1 || time.Now().After(deadline) {
+			t.Fatal(err)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
-	return store
 }
 
 // target is the API under test: every path answers 200 {"ok":true} after delay, and it
