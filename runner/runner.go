@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/assay-dev/assay/domain"
+	"github.com/assay-dev/assay/domain/batch"
 	"github.com/assay-dev/assay/eventstore"
 )
 
@@ -25,6 +27,7 @@ type Appender interface {
 type Config struct {
 	Name          string        // recorded in each result; default "runner"
 	Concurrency   int           // requests in flight; default 64
+	Evaluators    int           // goroutines evaluating responses (CPU work); default GOMAXPROCS
 	AppendWindow  time.Duration // how long results gather before one append; default 5ms
 	AppendMax     int           // results per atomic append; default and at most eventstore.MaxBatch
 	Appenders     int           // appends in flight at once; default 2
@@ -42,6 +45,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.Concurrency <= 0 {
 		c.Concurrency = 64
+	}
+	if c.Evaluators <= 0 {
+		c.Evaluators = runtime.GOMAXPROCS(0)
 	}
 	if c.AppendWindow <= 0 {
 		c.AppendWindow = 5 * time.Millisecond
@@ -169,14 +175,25 @@ func (r *Runner) Run(ctx context.Context, src Source) error {
 		})
 	}
 
-	// A fixed pool of workers rather than a goroutine per job: a worker's stack grows
-	// once (HTTP, JSON, schema validation run deep) instead of once per case.
+	// Concurrency workers wait on the requests; a few evaluators (one per CPU: it is CPU
+	// work) run the assertions and build the results. A fixed pool rather than a
+	// goroutine per job, and the deep evaluation (JSON, schema validation) kept off the
+	// wide pool: a goroutine's stack stays as grown as the deepest call it made, so
+	// Concurrency workers that also evaluated would each hold a stack of 32 KB, not 8.
 	jobs := make(chan Job)
-	var workers sync.WaitGroup
+	sent := make(chan sentJob, r.cfg.Evaluators)
+	var workers, evaluators sync.WaitGroup
 	for range r.cfg.Concurrency {
 		workers.Go(func() {
 			for j := range jobs {
-				r.work(ctx, bg, j, results)
+				r.work(ctx, bg, j, sent)
+			}
+		})
+	}
+	for range r.cfg.Evaluators {
+		evaluators.Go(func() {
+			for s := range sent {
+				results <- r.conclude(s)
 			}
 		})
 	}
@@ -191,15 +208,23 @@ func (r *Runner) Run(ctx context.Context, src Source) error {
 	err := src.Run(ctx, handle)
 	close(jobs)
 	workers.Wait()
+	close(sent)
+	evaluators.Wait()
 	close(results)
 	appenders.Wait()
 	return err
 }
 
-// work runs one job under its batch's limits and passes its result on. A job waiting
-// for its batch's limits holds its worker; when ctx ends meanwhile it is handed back
-// unexecuted.
-func (r *Runner) work(ctx, bg context.Context, j Job, results chan<- pending) {
+// sentJob is a job whose request has had its answer, waiting for its evaluation.
+type sentJob struct {
+	job Job
+	x   exchange
+}
+
+// work sends one job's request under its batch's limits and passes it on for
+// evaluation. A job waiting for its batch's limits holds its worker; when ctx ends
+// meanwhile it is handed back unexecuted.
+func (r *Runner) work(ctx, bg context.Context, j Job, sent chan<- sentJob) {
 	release, err := r.lim.acquire(ctx, j.Request, r.cfg.Heartbeat, beat(j))
 	if err != nil {
 		if j.Nak != nil {
@@ -207,9 +232,13 @@ func (r *Runner) work(ctx, bg context.Context, j Job, results chan<- pending) {
 		}
 		return
 	}
-	p := r.execute(bg, j)
+	r.m.inFlight.Inc()
+	stop := r.heartbeat(j)
+	x := r.exec.roundTrip(bg, j.Request)
+	stop()
+	r.m.inFlight.Dec()
 	release()
-	results <- p
+	sent <- sentJob{job: j, x: x}
 }
 
 // beat tells j's delivery it is in progress; nil when it cannot.
@@ -220,13 +249,10 @@ func beat(j Job) func() {
 	return func() { _ = j.InProgress() }
 }
 
-// execute runs one job and builds its result envelope.
-func (r *Runner) execute(ctx context.Context, j Job) pending {
-	r.m.inFlight.Inc()
-	stop := r.heartbeat(j)
-	res := r.exec.Execute(ctx, j.Request)
-	stop()
-	r.m.inFlight.Dec()
+// conclude evaluates a sent job and builds its result envelope.
+func (r *Runner) conclude(s sentJob) pending {
+	j := s.job
+	res := r.exec.conclude(j.Request, s.x)
 	res.Runner = r.cfg.Name
 	r.executed.Add(1)
 	r.m.cases.WithLabelValues(res.Outcome).Inc()
@@ -235,6 +261,9 @@ func (r *Runner) execute(ctx context.Context, j Job) pending {
 	if correlation == "" {
 		correlation = j.EventID
 	}
+	// The request (its assertions, schemas) is not needed to settle the job: drop it
+	// rather than hold it while the result waits for its append.
+	j.Request = batch.CaseExecutionRequested{}
 	return pending{job: j, env: domain.Envelope{
 		ID:      uuid.Must(uuid.NewV7()).String(),
 		Subject: res.Subject(),

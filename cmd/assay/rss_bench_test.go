@@ -46,9 +46,12 @@ const (
 // this hold: 1,000 / 0.1s = 10,000/s). Child processes inherit the environment, so
 // GOGC or GOMEMLIMIT set for the benchmark apply to the runner.
 func BenchmarkRunnerRSS(b *testing.B) {
-	bin := filepath.Join(b.TempDir(), "assay")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		b.Fatalf("go build: %v: %s", err, out)
+	bin := os.Getenv("ASSAY_BENCH_RUNNER_BIN") // a binary built beforehand, to compare builds in one session
+	if bin == "" {
+		bin = filepath.Join(b.TempDir(), "assay")
+		if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+			b.Fatalf("go build: %v: %s", err, out)
+		}
 	}
 	var inFlight, maxInFlight, hits atomic.Int64
 	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

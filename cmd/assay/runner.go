@@ -29,6 +29,9 @@ func runRunner(ctx context.Context, cfg Config, _ []string, out io.Writer) error
 	return runCases(ctx, cfg, store, reg, log)
 }
 
+// jetStreamPrefetch bounds a JetStream runner's fetches.
+const jetStreamPrefetch = 256
+
 // runCases runs one runner on the log until ctx ends; requests in flight finish first.
 func runCases(ctx context.Context, cfg Config, store *eventstore.Store, reg prometheus.Registerer, log logrus.FieldLogger) error {
 	conc, err := strconv.Atoi(cfg.Get("ASSAY_RUNNER_CONCURRENCY"))
@@ -46,8 +49,11 @@ func runCases(ctx context.Context, cfg Config, store *eventstore.Store, reg prom
 		src, err = runner.NewAMQPSource(runner.AMQPConfig{URL: url, Prefetch: conc, Logger: log, Registerer: reg,
 			Results: store, RunnerName: runnerName()})
 	} else {
-		src, err = runner.NewJetStreamSource(store, runner.JetStreamConfig{Prefetch: conc, Logger: log, Registerer: reg,
-			Results: store})
+		// Fetches of a few hundred keep even 1,000 requests in flight fed, and hold far
+		// fewer decoded requests than fetches of the concurrency would (2 fetchers ahead).
+		prefetch := min(conc, jetStreamPrefetch)
+		src, err = runner.NewJetStreamSource(store, runner.JetStreamConfig{Prefetch: prefetch, Logger: log, Registerer: reg,
+			Results: store, MaxAckPending: conc + 4*prefetch + 2*eventstore.MaxBatch})
 	}
 	if err != nil {
 		return err
