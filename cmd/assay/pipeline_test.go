@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -160,14 +161,23 @@ func startShortAckPipeline(t *testing.T, store *eventstore.Store, ackWait time.D
 // not an error).
 func runParts(t *testing.T, ctx context.Context, cancel context.CancelFunc, rs *readSide, parts []func(context.Context) error) *pipeline {
 	errs := make(chan error, len(parts))
-	for _, run := range parts {
-		go func() { errs <- run(ctx) }()
+	var stopAt atomic.Value
+	stopAt.Store(time.Now().Add(time.Hour))
+	for i, run := range parts {
+		go func() {
+			err := run(ctx)
+			if d := time.Since(stopAt.Load().(time.Time)); ctx.Err() != nil && d > 2*time.Second {
+				t.Logf("part %d of %d (the last is the runner) took %v to stop (%v)", i+1, len(parts), d.Round(time.Millisecond), err)
+			}
+			errs <- err
+		}()
 	}
 	p := &pipeline{rs: rs}
 	var once sync.Once
 	var result error
 	p.stop = func() error {
 		once.Do(func() {
+			stopAt.Store(time.Now())
 			cancel()
 			var all []error
 			deadline := time.After(30 * time.Second)
