@@ -81,6 +81,11 @@ func NewExecutor(cfg ExecutorConfig) *Executor {
 		TLSHandshakeTimeout:    10 * time.Second,
 		ExpectContinueTimeout:  time.Second,
 		MaxResponseHeaderBytes: 1 << 20,
+		// Every connection holds both buffers, idle or not (4 KB each by default): 1 KB
+		// takes a request's headers, a body bigger than the buffer is written past it, and
+		// the response is read through 2 KB.
+		WriteBufferSize: 1 << 10,
+		ReadBufferSize:  2 << 10,
 	}
 	e.client = &http.Client{
 		Transport: e.transport,
