@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -161,13 +162,14 @@ func startShortAckPipeline(t *testing.T, store *eventstore.Store, ackWait time.D
 // not an error).
 func runParts(t *testing.T, ctx context.Context, cancel context.CancelFunc, rs *readSide, parts []func(context.Context) error) *pipeline {
 	errs := make(chan error, len(parts))
+	slow := make(chan string, len(parts)) // logged by stop: a goroutine may outlive the test
 	var stopAt atomic.Value
 	stopAt.Store(time.Now().Add(time.Hour))
 	for i, run := range parts {
 		go func() {
 			err := run(ctx)
 			if d := time.Since(stopAt.Load().(time.Time)); ctx.Err() != nil && d > 2*time.Second {
-				t.Logf("part %d of %d (the last is the runner) took %v to stop (%v)", i+1, len(parts), d.Round(time.Millisecond), err)
+				slow <- fmt.Sprintf("part %d of %d (the last is the runner) took %v to stop", i+1, len(parts), d.Round(time.Millisecond))
 			}
 			errs <- err
 		}()
@@ -195,6 +197,9 @@ func runParts(t *testing.T, ctx context.Context, cancel context.CancelFunc, rs *
 			}
 			rs.close()
 			result = errors.Join(all...)
+			for len(slow) > 0 {
+				t.Log(<-slow)
+			}
 		})
 		return result
 	}
