@@ -102,6 +102,15 @@ func (e *Engine) open(ctx context.Context) (Checkpoint, *eventstore.Consumer, er
 		return cp, nil, err
 	}
 	if info.AckFloor.Stream > cp.Seq {
+		// Another replica may have committed and acked since cp was read. It acks only
+		// after committing, so a checkpoint read after the consumer's info is at or past
+		// its floor, unless the read model really is behind (restored, replaced).
+		if cp, err = e.proj.Checkpoint(ctx); err != nil {
+			return cp, nil, fmt.Errorf("read checkpoint: %w", err)
+		}
+		cfg.StartAfter = cp.Seq
+	}
+	if info.AckFloor.Stream > cp.Seq {
 		e.log.WithField("checkpoint", cp.Seq).WithField("consumer_floor", info.AckFloor.Stream).Warn("consumer is ahead of the checkpoint; recreating it")
 		if err := e.store.DeleteDurable(ctx, cfg.Name); err != nil {
 			return cp, nil, err
