@@ -29,6 +29,7 @@ func TestE2ERabbitMQRestartedMidBatch(t *testing.T) {
 	}
 	const n, n2 = 1500, 300
 	url := testenv.ExclusiveAMQPURL(t)
+	testenv.RestartableRabbitMQ(t)
 	top := amqpTopology(t, url, bridge.DefaultDeliveryLimit)
 	e := newE2E(t, 0)
 	rec := newRecorder(t, 2*time.Millisecond, "")

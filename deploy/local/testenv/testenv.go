@@ -21,6 +21,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -145,17 +146,45 @@ func execAdmin(dsn, stmt string) error {
 func RestartRabbitMQ(tb testing.TB) {
 	tb.Helper()
 	ExclusiveAMQPURL(tb) // skips (or fails under CI) without a server
-	script, err := servicesScript()
-	if err != nil {
-		tb.Fatalf("testenv: %v", err)
-		return
-	}
+	script := RestartableRabbitMQ(tb)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, "bash", script, "restart", "rabbitmq").CombinedOutput()
 	if err != nil {
 		tb.Fatalf("testenv: %s restart rabbitmq: %v\n%s", script, err, out)
 	}
+}
+
+// RestartableRabbitMQ returns the services script when the RabbitMQ on the test port is
+// one it started (and so can restart). A server started otherwise (a developer's own)
+// skips the test, or fails it under CI, where services.sh starts every server. Call it
+// before the test's work, so a test that cannot restart the server does nothing first.
+func RestartableRabbitMQ(tb testing.TB) string {
+	tb.Helper()
+	script, err := servicesScript()
+	if err != nil {
+		tb.Fatalf("testenv: %v", err)
+		return ""
+	}
+	out, err := exec.Command("bash", script, "status", "rabbitmq").CombinedOutput()
+	if err == nil && strings.Contains(string(out), "started by assay") {
+		return script
+	}
+	msg := fmt.Sprintf("testenv: RabbitMQ cannot be restarted by %s (it did not start it: %s%v); "+
+		"run `bash %s down` and `go tool task test`", script, strings.TrimSpace(string(out)), errSuffix(err), script)
+	if os.Getenv("CI") != "" {
+		tb.Fatalf("%s", msg)
+	} else {
+		tb.Skipf("%s", msg)
+	}
+	return ""
+}
+
+func errSuffix(err error) string {
+	if err == nil {
+		return ""
+	}
+	return "; " + err.Error()
 }
 
 // servicesScript finds deploy/local/services.sh in the working directory or above it
