@@ -10,21 +10,13 @@ package runner
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"net"
 	"net/http"
-	"net/netip"
 	"net/url"
-	"os"
-	"slices"
 	"strings"
-	"syscall"
 	"time"
-
-	"github.com/tidwall/gjson"
 
 	"github.com/assay-dev/assay/domain/assert"
 	"github.com/assay-dev/assay/domain/batch"
@@ -97,82 +89,6 @@ func NewExecutor(cfg ExecutorConfig) *Executor {
 
 // Close releases idle connections.
 func (e *Executor) Close() { e.transport.CloseIdleConnections() }
-
-// errBlockedAddress: the dialer refused an address (link-local or cloud metadata).
-var errBlockedAddress = errors.New("address refused")
-
-// blockedError is the dialer's refusal, with the address and the reason.
-type blockedError struct{ addr, why string }
-
-func (e *blockedError) Error() string {
-	return fmt.Sprintf("%s is a %s (set AllowPrivateMetadata to allow it)", e.addr, e.why)
-}
-func (e *blockedError) Unwrap() error { return errBlockedAddress }
-
-// metadataV6 is AWS's IPv6 instance metadata address.
-var metadataV6 = netip.MustParseAddr("fd00:ec2::254")
-
-// nat64 is the well-known NAT64 prefix: 64:ff9b::a9fe:a9fe reaches 169.254.169.254.
-var nat64 = netip.MustParsePrefix("64:ff9b::/96")
-
-// blocked says why an address may not be dialed, "" when it may.
-func blocked(ip netip.Addr) string {
-	ip = ip.Unmap()
-	if nat64.Contains(ip) {
-		b := ip.As16()
-		ip = netip.AddrFrom4([4]byte(b[12:]))
-	}
-	switch {
-	case ip == metadataV6:
-		return "cloud metadata address"
-	case ip.Is4() && ip.IsLinkLocalUnicast(): // 169.254.0.0/16, where 169.254.169.254 lives
-		return "link-local address (cloud metadata)"
-	case ip.Is6() && ip.IsLinkLocalUnicast(): // fe80::/10
-		return "link-local address"
-	}
-	return ""
-}
-
-// control runs on the address actually dialed, after name resolution: a name that
-// resolves (or rebinds) to a metadata address is refused here.
-func (e *Executor) control(network, address string, _ syscall.RawConn) error {
-	if e.cfg.AllowPrivateMetadata {
-		return nil
-	}
-	ap, err := netip.ParseAddrPort(address)
-	if err != nil {
-		return fmt.Errorf("%w: cannot parse dialed address %q", errBlockedAddress, address)
-	}
-	if why := blocked(ap.Addr()); why != "" {
-		return &blockedError{addr: ap.Addr().String(), why: why}
-	}
-	return nil
-}
-
-// hostAllowed: the URL's host:port must be listed. An entry without a port allows the
-// scheme's default port only; names compare case-insensitively.
-func hostAllowed(u *url.URL, allow []string) bool {
-	host := strings.ToLower(strings.TrimSuffix(u.Hostname(), "."))
-	port := u.Port()
-	if port == "" {
-		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
-	}
-	for _, entry := range allow {
-		entry = strings.ToLower(strings.TrimSpace(entry))
-		if i := strings.Index(entry, "://"); i >= 0 { // tolerate a base URL
-			entry = entry[i+3:]
-		}
-		entry = strings.TrimSuffix(entry, "/")
-		h, p, err := net.SplitHostPort(entry)
-		if err != nil { // no port
-			h, p = strings.Trim(entry, "[]"), map[string]string{"http": "80", "https": "443"}[u.Scheme]
-		}
-		if strings.TrimSuffix(h, ".") == host && p == port {
-			return true
-		}
-	}
-	return false
-}
 
 // Execute sends the case's request and returns its result; it never fails: whatever
 // went wrong is the result's Error with Outcome errored. ctx bounds the request beyond
@@ -337,86 +253,4 @@ func flatten(h http.Header) map[string]string {
 		}
 	}
 	return out
-}
-
-// transportError says plainly what went wrong before a response arrived.
-func transportError(err error, timeout time.Duration) string {
-	var dnsErr *net.DNSError
-	switch {
-	case errors.Is(err, errBlockedAddress):
-		var be *blockedError
-		if errors.As(err, &be) {
-			return "refused to connect: " + be.Error()
-		}
-		return "refused to connect: " + err.Error()
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded):
-		return fmt.Sprintf("timed out after %s: %v", timeout, err)
-	case errors.Is(err, context.Canceled):
-		return "canceled: " + err.Error()
-	case errors.As(err, &dnsErr):
-		return fmt.Sprintf("DNS lookup of %s failed: %s", dnsErr.Name, dnsErr.Err)
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return "connection refused: " + err.Error()
-	case errors.Is(err, syscall.ECONNRESET):
-		return "connection reset: " + err.Error()
-	}
-	var uerr *url.Error
-	if errors.As(err, &uerr) {
-		return fmt.Sprintf("%s %s: %v", uerr.Op, uerr.URL, uerr.Err)
-	}
-	return err.Error()
-}
-
-// extract reads each variable from the response: "body.<gjson path>" or
-// "header.<Name>". A value that is not there is a failed Evaluated naming it.
-func extract(spec map[string]string, resp batch.HTTPResponse) (map[string]string, []assert.Evaluated) {
-	if len(spec) == 0 {
-		return nil, nil
-	}
-	out := make(map[string]string, len(spec))
-	var missing []assert.Evaluated
-	for _, name := range slices.Sorted(maps.Keys(spec)) {
-		from := spec[name]
-		value, ok, why := extractOne(from, resp)
-		if ok {
-			out[name] = value
-			continue
-		}
-		missing = append(missing, assert.Evaluated{
-			Target:  from,
-			Op:      "extract",
-			Passed:  false,
-			Message: fmt.Sprintf("extract %s from %s: %s", name, from, why),
-		})
-	}
-	return out, missing
-}
-
-func extractOne(from string, resp batch.HTTPResponse) (string, bool, string) {
-	switch {
-	case strings.HasPrefix(from, "header."):
-		name := http.CanonicalHeaderKey(strings.TrimPrefix(from, "header."))
-		v, ok := resp.Headers[name]
-		if !ok {
-			return "", false, "the response has no header " + name
-		}
-		return v, true, ""
-	case strings.HasPrefix(from, "body."):
-		path := strings.TrimPrefix(from, "body.")
-		if !gjson.Valid(resp.Body) {
-			if resp.BodyTruncated {
-				return "", false, "the body is truncated, not complete JSON"
-			}
-			return "", false, "the body is not JSON"
-		}
-		r := gjson.Get(resp.Body, path)
-		if !r.Exists() {
-			return "", false, "no value at " + path
-		}
-		if r.Type == gjson.String {
-			return r.Str, true, ""
-		}
-		return r.Raw, true, ""
-	}
-	return "", false, `the source must be "body.<path>" or "header.<Name>"`
 }
