@@ -69,6 +69,12 @@ func (r *Runner) collect(results <-chan pending, batches chan<- []pending) {
 // the server one fsync where results published one by one cost one each (with
 // SyncAlways, the durable setting, ~4,000 events/s against ~34,000 in batches of 1,000).
 func (r *Runner) flush(ctx context.Context, b []pending) {
+	if ctx.Err() != nil { // the stop's grace is over: hand back, append nothing
+		for _, p := range b {
+			r.nak(p)
+		}
+		return
+	}
 	// The same case twice in one batch (delivered again while its first result waits)
 	// would escape the expectation, which covers a subject's first message only.
 	seen := make(map[string]struct{}, len(b))
@@ -122,6 +128,10 @@ func (r *Runner) flush(ctx context.Context, b []pending) {
 
 // single appends one result; a conflict means the case already has its result.
 func (r *Runner) single(ctx context.Context, p pending) {
+	if err := ctx.Err(); err != nil {
+		r.settle(ctx, p, "single", err)
+		return
+	}
 	actx, cancel := context.WithTimeout(ctx, r.cfg.AppendTimeout)
 	_, err := r.log.Append(actx, eventstore.Expect{p.env.Subject: 0}, p.env)
 	cancel()
@@ -153,7 +163,8 @@ func (r *Runner) ack(ctx context.Context, p pending) {
 	if p.job.Ack == nil {
 		return
 	}
-	if err := p.job.Ack(ctx); err != nil {
+	// Not cancelled with the stop's grace: the result is stored, an ack costs nothing.
+	if err := p.job.Ack(context.WithoutCancel(ctx)); err != nil {
 		// A lost ack only means a redelivery, which ends as a dropped duplicate.
 		r.cfg.Logger.WithFields(logrus.Fields{"subject": p.env.Subject, "err": err}).Warn("runner: ack failed")
 	}

@@ -31,9 +31,17 @@ type Config struct {
 	// Each waiting result holds its request's message until acked: at 1,000 in flight,
 	// 3 batches of 1,000 (gathering, 2 appending) held more than 3 of 250 do, and a
 	// fsyncing log already takes atomic batches of 100 at ~37,000 results/s.
-	AppendMax     int
-	Appenders     int           // appends in flight at once; default 2
-	AppendTimeout time.Duration // one append; default 30s
+	AppendMax int
+	Appenders int // appends in flight at once; default 2
+	// AppendTimeout bounds one append; default 10s. An atomic batch whose commit was
+	// sent to a stream leader that then went away is never answered: only this ends it
+	// (its jobs are then handed back, and a result that was stored after all comes back
+	// as a dropped duplicate).
+	AppendTimeout time.Duration
+	// StopTimeout: once ctx ends, how long requests in flight and results not yet
+	// appended still have; then what is left is cancelled, its jobs handed back (they
+	// are delivered again, to this runner or another) and Run returns; default 10s.
+	StopTimeout time.Duration
 	// Heartbeat: while a case runs longer than this, its delivery is told it is in
 	// progress this often, so a slow case is not delivered (and sent) again; default 15s.
 	Heartbeat  time.Duration
@@ -62,7 +70,10 @@ func (c *Config) setDefaults() {
 		c.Appenders = 2
 	}
 	if c.AppendTimeout <= 0 {
-		c.AppendTimeout = 30 * time.Second
+		c.AppendTimeout = 10 * time.Second
+	}
+	if c.StopTimeout <= 0 {
+		c.StopTimeout = 10 * time.Second
 	}
 	if c.Heartbeat <= 0 {
 		c.Heartbeat = 15 * time.Second
@@ -152,10 +163,12 @@ func (r *Runner) Stats() Stats {
 // only once its result is durable. Each batch's own Concurrency and RatePerSecond
 // (carried by its requests) bound its requests further (limits.go). When ctx ends,
 // requests in flight still finish (bounded by their timeout) and their results are
-// appended before Run returns; jobs still waiting for their batch's limits are handed
-// back unexecuted.
+// appended before Run returns, within StopTimeout (stop.go); jobs still waiting for
+// their batch's limits are handed back unexecuted.
 func (r *Runner) Run(ctx context.Context, src Source) error {
-	bg := context.WithoutCancel(ctx)
+	// bg outlives ctx by at most StopTimeout: the in-flight work's grace.
+	bg, release := r.grace(ctx)
+	defer release()
 	// collect takes results as they come (up to AppendMax while the appenders are busy),
 	// so a deeper buffer would only hold more results (and their bodies) in memory.
 	results := make(chan pending, min(r.cfg.Concurrency, 128))
