@@ -27,8 +27,12 @@ type Config struct {
 	Filters   []string      // subjects to consume, required
 	BatchSize int           // events per fetch (default 100)
 	MaxWait   time.Duration // how long a fetch waits for the first event (default 1s)
-	AckWait   time.Duration // redelivery after this long without ack or progress (default 30s)
-	RetryMax  time.Duration // longest pause between retries of a transient failure (default 5s)
+	// AckWait: redelivery after this long without ack or progress (default 10s). Every
+	// delivery of a fetch is told to be in progress every AckWait/3 until settled
+	// (keepAlive), so only a reactor that died or was cut off (a stream leader lost with
+	// the deliveries it handed out) lets it run out: it bounds that stall.
+	AckWait  time.Duration
+	RetryMax time.Duration // longest pause between retries of a transient failure (default 5s)
 	// Parallel is how many events of one fetch are handled at once (default 1: one by
 	// one, in order). Only for handlers whose events are independent (generation).
 	Parallel int
@@ -42,7 +46,7 @@ func (c *Config) setDefaults() {
 		c.MaxWait = time.Second
 	}
 	if c.AckWait == 0 {
-		c.AckWait = 30 * time.Second
+		c.AckWait = 10 * time.Second
 	}
 	if c.RetryMax == 0 {
 		c.RetryMax = 5 * time.Second
@@ -153,20 +157,55 @@ func (r *Reactor) Run(ctx context.Context) error {
 		}
 		attempt = 1
 		slices.SortFunc(ds, func(a, b *eventstore.Delivery) int { return cmp.Compare(a.Seq, b.Seq) })
+		stop := r.keepAlive(ds)
 		if r.cfg.Parallel > 1 {
 			r.processParallel(ctx, ds)
-			continue
+		} else {
+			r.processInOrder(ctx, ds)
 		}
-		for i, d := range ds {
-			if !r.process(ctx, d) {
-				for _, rest := range ds[i:] {
-					_ = rest.Nak(0) // stopping: hand them back now rather than after AckWait
-				}
-				break
-			}
-		}
+		stop()
 	}
 	return nil
+}
+
+// processInOrder handles the deliveries one by one; on stop, what is not done is
+// handed back.
+func (r *Reactor) processInOrder(ctx context.Context, ds []*eventstore.Delivery) {
+	for i, d := range ds {
+		if !r.process(ctx, d) {
+			for _, rest := range ds[i:] {
+				_ = rest.Nak(0) // stopping: hand them back now rather than after AckWait
+			}
+			return
+		}
+	}
+}
+
+// keepAlive tells the server every AckWait/3, until stopped, that each delivery of a
+// fetch is still ours: the one being handled (a batch of 100 000 cases takes long) and
+// those waiting behind it, whose wait is the sum of the handling before them and would
+// otherwise outlast AckWait and have them delivered again to another replica. A
+// delivery already settled is skipped by the client (it sends nothing). AckWait thus
+// only bounds how long the deliveries of a dead (or cut off) reactor stay unseen.
+func (r *Reactor) keepAlive(ds []*eventstore.Delivery) (stop func()) {
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(r.cfg.AckWait / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				for _, d := range ds {
+					_ = d.InProgress()
+				}
+			}
+		}
+	}()
+	return func() { close(done); <-stopped }
 }
 
 // processParallel handles up to Parallel deliveries at once, each acked when done; on
@@ -218,7 +257,7 @@ func (r *Reactor) process(ctx context.Context, d *eventstore.Delivery) bool {
 	}
 	for attempt := 1; ; attempt++ {
 		start := time.Now()
-		err := r.handleWithProgress(ctx, d)
+		err := r.handle(ctx, d.Env) // keepAlive tells the server it is in progress
 		switch {
 		case err == nil:
 			r.metrics.handled.WithLabelValues(r.cfg.Name).Inc()
@@ -240,28 +279,6 @@ func (r *Reactor) process(ctx context.Context, d *eventstore.Delivery) bool {
 			return false
 		}
 	}
-}
-
-// handleWithProgress runs the handler while telling the server the event is still being
-// worked on, so a long handler (a batch of 100 000 cases) is not redelivered meanwhile.
-func (r *Reactor) handleWithProgress(ctx context.Context, d *eventstore.Delivery) error {
-	done := make(chan struct{})
-	stopped := make(chan struct{})
-	go func() {
-		defer close(stopped)
-		t := time.NewTicker(r.cfg.AckWait / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				_ = d.InProgress()
-			}
-		}
-	}()
-	defer func() { close(done); <-stopped }()
-	return r.handle(ctx, d.Env)
 }
 
 func (r *Reactor) ack(ctx context.Context, d *eventstore.Delivery) {
