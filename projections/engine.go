@@ -15,9 +15,12 @@ import (
 
 // EngineConfig tunes how a projection is fed.
 type EngineConfig struct {
-	BatchSize  int           // events per transaction at most (default 500)
-	MaxWait    time.Duration // how long a fetch waits for the first event (default 200ms)
-	AckWait    time.Duration // redelivery after a crash (default 30s)
+	BatchSize int           // events per transaction at most (default 500)
+	MaxWait   time.Duration // how long a fetch waits for the first event (default 200ms)
+	// AckWait: redelivery after a crash, or of deliveries lost with a stream leader
+	// (default 10s: the read model lags that long). A fetch being applied is kept in
+	// progress every AckWait/3 (keepAlive), so a slow transaction does not run it out.
+	AckWait    time.Duration
 	RetryMax   time.Duration // longest pause between retries of a transient failure (default 5s)
 	HaltPoll   time.Duration // how often a halted projection checks whether it was skipped (default 1s)
 	NotifyConn *nats.Conn    // optional: checkpoints are announced on CheckpointSubject for other processes
@@ -31,7 +34,7 @@ func (c *EngineConfig) setDefaults() {
 		c.MaxWait = 200 * time.Millisecond
 	}
 	if c.AckWait == 0 {
-		c.AckWait = 30 * time.Second
+		c.AckWait = 10 * time.Second
 	}
 	if c.RetryMax == 0 {
 		c.RetryMax = 5 * time.Second
