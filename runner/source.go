@@ -46,12 +46,16 @@ const ExecFilter = domain.SubjectRoot + ".app.*.batch.*.exec.*"
 
 // JetStreamConfig tunes a JetStreamSource.
 type JetStreamConfig struct {
-	Name     string        // durable name; default "runner"
-	Filter   string        // default ExecFilter
-	Prefetch int           // messages fetched at once; default 64 (a few hundred feed even 1,000 in flight)
-	Fetchers int           // fetches in flight at once (each decodes its messages); default 2
-	AckWait  time.Duration // default 2 minutes: a case may wait for a slot, run, then wait for its append
-	MaxWait  time.Duration // how long one fetch waits for messages; default 1s
+	Name     string // durable name; default "runner"
+	Filter   string // default ExecFilter
+	Prefetch int    // messages fetched at once; default 64 (a few hundred feed even 1,000 in flight)
+	Fetchers int    // fetches in flight at once (each decodes its messages); default 2
+	// AckWait: default 30s. Every delivery fetched and not yet settled is told to be in
+	// progress every AckWait/3 (keeper), however long it waits for a slot, runs or waits
+	// for its append; AckWait bounds how long the deliveries of a runner that died, or
+	// those lost with a stream leader, stay unseen.
+	AckWait time.Duration
+	MaxWait time.Duration // how long one fetch waits for messages; default 1s
 	// MaxAckPending bounds the messages delivered and not yet settled (executing, waiting
 	// for their append, being appended); default 4×Prefetch + 2×eventstore.MaxBatch.
 	MaxAckPending int
@@ -90,7 +94,7 @@ func NewJetStreamSource(store *eventstore.Store, cfg JetStreamConfig) (*JetStrea
 		cfg.Fetchers = 2
 	}
 	if cfg.AckWait <= 0 {
-		cfg.AckWait = 2 * time.Minute
+		cfg.AckWait = 30 * time.Second
 	}
 	if cfg.MaxWait <= 0 {
 		cfg.MaxWait = time.Second
@@ -141,9 +145,14 @@ func (s *JetStreamSource) Run(ctx context.Context, h Handler) error {
 	// Unbuffered: each fetcher holds at most one fetch it could not hand over yet, so at
 	// most Fetchers×Prefetch messages wait beside the one being handed over.
 	fetched := make(chan []*eventstore.Delivery)
-	var fetchers sync.WaitGroup
+	k := newKeeper()
+	var fetchers, keeping sync.WaitGroup
+	kctx, stopKeeping := context.WithCancel(context.WithoutCancel(ctx))
+	keeping.Go(func() { k.run(kctx, s.cfg.AckWait/3) })
+	// Kept alive until Run returns: the runner's StopTimeout is shorter than AckWait.
+	defer func() { stopKeeping(); keeping.Wait() }()
 	for range s.cfg.Fetchers {
-		fetchers.Go(func() { s.fetchAhead(fctx, cons, fetched) })
+		fetchers.Go(func() { s.fetchAhead(fctx, cons, k, fetched) })
 	}
 	go func() { fetchers.Wait(); close(fetched) }()
 	defer func() {
@@ -172,7 +181,7 @@ func (s *JetStreamSource) Run(ctx context.Context, h Handler) error {
 }
 
 // fetchAhead fetches until ctx ends and sends each non-empty fetch to out.
-func (s *JetStreamSource) fetchAhead(ctx context.Context, cons *eventstore.Consumer, out chan<- []*eventstore.Delivery) {
+func (s *JetStreamSource) fetchAhead(ctx context.Context, cons *eventstore.Consumer, k *keeper, out chan<- []*eventstore.Delivery) {
 	pause := 100 * time.Millisecond
 	for ctx.Err() == nil {
 		ds, err := cons.Fetch(ctx, s.cfg.Prefetch, s.cfg.MaxWait)
@@ -191,6 +200,7 @@ func (s *JetStreamSource) fetchAhead(ctx context.Context, cons *eventstore.Consu
 		if len(ds) == 0 {
 			continue
 		}
+		k.add(ds)
 		select {
 		case out <- ds:
 		case <-ctx.Done():
