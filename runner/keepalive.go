@@ -32,8 +32,16 @@ func (k *keeper) add(ds []*eventstore.Delivery) {
 	}
 }
 
-// run keeps the deliveries alive until ctx ends; a settled one is dropped (the client
-// refuses to tell the server anything more about it, and sends nothing).
+// drop forgets a delivery being settled at once: a settled one would otherwise hold its
+// message (its body) until the next tick.
+func (k *keeper) drop(d *eventstore.Delivery) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	delete(k.ds, d)
+}
+
+// run keeps the deliveries alive until ctx ends; one settled without drop (terminated,
+// handed back on stop) is dropped here: the client refuses to send anything more for it.
 func (k *keeper) run(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(max(every, time.Millisecond))
 	defer t.Stop()

@@ -163,7 +163,7 @@ func (s *JetStreamSource) Run(ctx context.Context, h Handler) error {
 	}()
 	for ds := range fetched {
 		for i, d := range ds {
-			job, ok := s.job(d)
+			job, ok := s.job(d, k)
 			if !ok {
 				continue
 			}
@@ -217,7 +217,7 @@ func nakAll(ds []*eventstore.Delivery) {
 }
 
 // job turns a delivery into a job; a message that can never run is terminated.
-func (s *JetStreamSource) job(d *eventstore.Delivery) (Job, bool) {
+func (s *JetStreamSource) job(d *eventstore.Delivery, k *keeper) (Job, bool) {
 	req, ok := d.Env.Data.(batch.CaseExecutionRequested)
 	if d.Err == nil && !ok {
 		d.Err = fmt.Errorf("event %s on %s is not an execution request", d.Env.Type, d.Env.Subject)
@@ -237,12 +237,18 @@ func (s *JetStreamSource) job(d *eventstore.Delivery) (Job, bool) {
 	// request is not held decoded twice while its result waits for its append.
 	d.Env.Data = nil
 	return Job{
-		Request:    req,
-		EventID:    d.Env.ID,
-		Meta:       d.Env.Meta,
-		Attempt:    int(d.NumDelivered),
-		Ack:        d.Ack,
-		Nak:        d.Nak,
+		Request: req,
+		EventID: d.Env.ID,
+		Meta:    d.Env.Meta,
+		Attempt: int(d.NumDelivered),
+		Ack: func(ctx context.Context) error {
+			k.drop(d)
+			return d.Ack(ctx)
+		},
+		Nak: func(delay time.Duration) error {
+			k.drop(d)
+			return d.Nak(delay)
+		},
 		InProgress: d.InProgress,
 	}, true
 }
