@@ -34,6 +34,9 @@ func (s *Store) Load(ctx context.Context, filters ...string) ([]domain.Envelope,
 	if len(filters) == 0 {
 		return nil, 0, errors.New("eventstore: load: no filter subject")
 	}
+	if splitLoad(filters) {
+		return s.loadSplit(ctx, filters)
+	}
 	last, err := s.lastOf(ctx, filters)
 	if err != nil {
 		return nil, 0, fmt.Errorf("eventstore: load %v: %w", filters, err)
