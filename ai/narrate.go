@@ -48,7 +48,7 @@ type NarratorMetrics struct {
 // NarratorConfig tunes a Narrator.
 type NarratorConfig struct {
 	Model       string        // the model's name, asked for and recorded with every narration
-	Timeout     time.Duration // one call's limit (default 20s: under the reactor's 30s AckWait)
+	Timeout     time.Duration // one call's limit (default 20s; assay uses the LLM client's timeout)
 	MaxTokens   int           // default 1500
 	Temperature float64       // default 0 (the facts are fixed; the wording may be plain)
 	Metrics     NarratorMetrics

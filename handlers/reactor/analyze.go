@@ -37,8 +37,8 @@ type Narrator interface {
 // AnalyzerConfig tunes an Analyzer.
 type AnalyzerConfig struct {
 	Now func() time.Time // clock for the recorded events (default: the command handler's)
-	// Narrator rewrites the rules' narrative and hypotheses; nil keeps the rules'. Its
-	// timeout must stay under the reactor's AckWait, or another replica takes the event.
+	// Narrator rewrites the rules' narrative and hypotheses; nil keeps the rules'. The
+	// reactor keeps the event in progress while it waits, so its timeout may exceed AckWait.
 	Narrator Narrator
 	// PreviousWindow is the first span of log sequences searched backwards for the app's
 	// earlier batches; each further search is 8 times wider (default 16384).
