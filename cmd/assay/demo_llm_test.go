@@ -4,15 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"mime"
-	"mime/multipart"
 	"net/http"
-	netmail "net/mail"
 	"os"
 	"path/filepath"
 	"slices"
@@ -22,6 +17,7 @@ import (
 	"time"
 
 	"github.com/assay-dev/assay/cmd/assay/demo"
+	"github.com/assay-dev/assay/deploy/local/testenv"
 )
 
 // `assay dev --demo` with an LLM and email configured: the cases come from the model
@@ -42,10 +38,10 @@ func TestDemoWithLLMAndEmail(t *testing.T) {
 }
 
 func checkDemoWithLLM(t *testing.T, down bool) {
-	llm, box := newFakeLLM(t, down), newFakeSMTP(t)
+	llm, box := newFakeLLM(t, down), testenv.NewSMTPServer(t, testenv.SMTPOptions{})
 	dir := t.TempDir()
 	out, api := startDemoWith(t, dir, "--llm-api-key", "test", "--llm-base-url", llm.srv.URL, "--llm-model", "fake-model",
-		"--smtp-host", "127.0.0.1", "--smtp-port", strconv.Itoa(box.addr.Port), "--smtp-encryption", "none",
+		"--smtp-host", "127.0.0.1", "--smtp-port", strconv.Itoa(box.Addr.Port), "--smtp-encryption", "none",
 		"--smtp-from", "assay@example.test")
 
 	// The demo's own account of it.
@@ -296,7 +292,7 @@ func checkNarration(t *testing.T, c *client, batchID string, down bool) {
 // checkEmail: the report's own notification is skipped (the demo app has no notify_emails);
 // asked for, the report is emailed: subject with the app, the batch and the pass rate,
 // the HTML summary in the body, the HTML report attached, batch.notification_sent recorded.
-func checkEmail(t *testing.T, c *client, box *fakeSMTP, appID, batchID string, down bool) {
+func checkEmail(t *testing.T, c *client, box *testenv.SMTPServer, appID, batchID string, down bool) {
 	t.Helper()
 	type notification struct {
 		Status, Reason string
@@ -310,12 +306,12 @@ func checkEmail(t *testing.T, c *client, box *fakeSMTP, appID, batchID string, d
 	if n := *r.Notification; n.Status != "skipped" || n.Reason != "no recipients" {
 		t.Errorf("the report's own notification = %+v, want skipped for no recipients", n)
 	}
-	if m := box.messages(); len(m) != 0 {
+	if m := box.Messages(); len(m) != 0 {
 		t.Fatalf("%d emails before one was asked for", len(m))
 	}
 	c.call("POST", "/batches/"+batchID+"/notifications", map[string]any{"emails": []string{"dev@example.test"}}, nil)
-	waitFor(t, 15*time.Second, "the email", func() bool { return len(box.messages()) > 0 })
-	msgs := box.messages()
+	waitFor(t, 15*time.Second, "the email", func() bool { return len(box.Messages()) > 0 })
+	msgs := box.Messages()
 	if len(msgs) != 1 || !slices.Equal(msgs[0].To, []string{"dev@example.test"}) || msgs[0].From != "assay@example.test" {
 		t.Fatalf("emails %+v, want one from assay@example.test to dev@example.test", msgs)
 	}
@@ -331,10 +327,10 @@ func checkEmail(t *testing.T, c *client, box *fakeSMTP, appID, batchID string, d
 	var body, report []byte
 	for _, p := range parts {
 		switch {
-		case p.typ == "text/html" && p.filename == "assay-report-"+batchID+".html":
-			report = p.body
-		case p.typ == "text/html" && p.filename == "":
-			body = p.body
+		case p.Type == "text/html" && p.Filename == "assay-report-"+batchID+".html":
+			report = p.Body
+		case p.Type == "text/html" && p.Filename == "":
+			body = p.Body
 		}
 	}
 	if !bytes.Contains(report, []byte("<html")) || !bytes.Contains(report, []byte(batchID)) {
@@ -409,57 +405,13 @@ func (c *client) sse(t *testing.T, path string, enough func([]sseEvent) bool) []
 	return nil
 }
 
-// mailPart is a leaf of a MIME message, its body decoded.
-type mailPart struct {
-	typ, filename string
-	body          []byte
-}
-
 // readMail answers a message's decoded subject and its leaf parts.
-func readMail(t *testing.T, data []byte) (string, []mailPart) {
+func readMail(t *testing.T, data []byte) (string, []testenv.MailPart) {
 	t.Helper()
-	msg, err := netmail.ReadMessage(bytes.NewReader(data))
-	if err != nil {
-		t.Fatal(err)
-	}
+	msg, parts := testenv.ReadMail(t, data)
 	subject, err := new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var parts []mailPart
-	var walk func(ct string, r io.Reader)
-	walk = func(ct string, r io.Reader) {
-		media, params, err := mime.ParseMediaType(ct)
-		if err != nil || !strings.HasPrefix(media, "multipart/") {
-			t.Fatalf("content type %q (%v): want multipart", ct, err)
-		}
-		mr := multipart.NewReader(r, params["boundary"])
-		for {
-			p, err := mr.NextPart()
-			if errors.Is(err, io.EOF) {
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			pct := p.Header.Get("Content-Type")
-			if strings.HasPrefix(pct, "multipart/") {
-				walk(pct, p)
-				continue
-			}
-			var body io.Reader = p // multipart decodes quoted-printable itself
-			if strings.EqualFold(p.Header.Get("Content-Transfer-Encoding"), "base64") {
-				body = base64.NewDecoder(base64.StdEncoding, p)
-			}
-			b, err := io.ReadAll(body)
-			if err != nil {
-				t.Fatal(err)
-			}
-			media, _, _ := mime.ParseMediaType(pct)
-			_, dp, _ := mime.ParseMediaType(p.Header.Get("Content-Disposition"))
-			parts = append(parts, mailPart{typ: media, filename: dp["filename"], body: b})
-		}
-	}
-	walk(msg.Header.Get("Content-Type"), msg.Body)
 	return subject, parts
 }

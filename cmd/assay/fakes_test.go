@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -13,9 +12,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
-
-	"github.com/emersion/go-smtp"
 )
 
 // fakeLLM is an OpenAI-compatible server (POST /chat/completions) standing in for the
@@ -230,69 +226,3 @@ func (f *fakeLLM) narration(prompt string) string {
 	b, _ := json.Marshal(map[string]any{"narrative": fakeNarrative, "hypotheses": hyps})
 	return string(b)
 }
-
-// smtpMail is one message the fake SMTP server received.
-type smtpMail struct {
-	From string
-	To   []string
-	Data []byte
-}
-
-// fakeSMTP is an in-process SMTP server (no TLS, no auth) that keeps what it receives.
-type fakeSMTP struct {
-	addr *net.TCPAddr
-	mu   sync.Mutex
-	msgs []smtpMail
-}
-
-func newFakeSMTP(t *testing.T) *fakeSMTP {
-	t.Helper()
-	box := &fakeSMTP{}
-	srv := smtp.NewServer(box)
-	srv.Domain, srv.AllowInsecureAuth = "localhost", true
-	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	box.addr = l.Addr().(*net.TCPAddr)
-	done := make(chan struct{})
-	go func() { defer close(done); _ = srv.Serve(l) }()
-	t.Cleanup(func() { _ = srv.Close(); <-done })
-	return box
-}
-
-func (b *fakeSMTP) messages() []smtpMail {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return slices.Clone(b.msgs)
-}
-
-func (b *fakeSMTP) NewSession(*smtp.Conn) (smtp.Session, error) { return &smtpSession{box: b}, nil }
-
-type smtpSession struct {
-	box *fakeSMTP
-	cur smtpMail
-}
-
-func (s *smtpSession) Mail(from string, _ *smtp.MailOptions) error { s.cur.From = from; return nil }
-
-func (s *smtpSession) Rcpt(to string, _ *smtp.RcptOptions) error {
-	s.cur.To = append(s.cur.To, to)
-	return nil
-}
-
-func (s *smtpSession) Data(r io.Reader) error {
-	b, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	s.cur.Data = b
-	s.box.mu.Lock()
-	s.box.msgs = append(s.box.msgs, s.cur)
-	s.box.mu.Unlock()
-	return nil
-}
-
-func (s *smtpSession) Reset()        { s.cur = smtpMail{} }
-func (s *smtpSession) Logout() error { return nil }

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/assay-dev/assay/deploy/local/testenv"
 	"github.com/assay-dev/assay/domain"
 	"github.com/assay-dev/assay/domain/app"
 	"github.com/assay-dev/assay/domain/batch"
@@ -86,13 +87,13 @@ func (e *env) notifier(cfg reactor.NotifierConfig, reg prometheus.Registerer) *r
 }
 
 // checkMail checks one received message: recipients, subject, HTML summary, the report attached.
-func (e *env) checkMail(m received, batchID string, to []string) {
+func (e *env) checkMail(m testenv.Mail, batchID string, to []string) {
 	t := e.t
 	t.Helper()
 	if !slices.Equal(m.To, to) || m.From != "assay@example.test" {
 		t.Errorf("envelope from %s to %v, want to %v", m.From, m.To, to)
 	}
-	msg, parts := parseMail(t, m.Data)
+	msg, parts := testenv.ReadMail(t, m.Data)
 	subject, err := new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject"))
 	if err != nil {
 		t.Fatal(err)
@@ -155,7 +156,7 @@ func TestNotifyReportedBatchOnce(t *testing.T) {
 	if len(got) != 1 || !slices.Equal(got[0].(batch.NotificationSent).Recipients, to) || got[0].(batch.NotificationSent).Attempts != 1 {
 		t.Fatalf("outcomes %+v", got)
 	}
-	msgs := box.messages()
+	msgs := box.Messages()
 	if len(msgs) != 1 || !msgs[0].Authed {
 		t.Fatalf("%d messages (authed %v)", len(msgs), len(msgs) > 0 && msgs[0].Authed)
 	}
@@ -182,7 +183,7 @@ func TestNotifyOverTLS(t *testing.T) {
 			if err := e.notifier(cfg, nil).Handle(e.ctx, ev); err != nil {
 				t.Fatal(err)
 			}
-			msgs := box.messages()
+			msgs := box.Messages()
 			if len(msgs) != 1 || !msgs[0].TLS || !msgs[0].Authed {
 				t.Fatalf("messages %+v", msgs)
 			}
@@ -206,8 +207,8 @@ func TestNotifyRefusesCleartextWithoutStartTLS(t *testing.T) {
 		t.Fatalf("outcomes %+v", got)
 	}
 	f, ok := got[0].(batch.NotificationFailed)
-	if !ok || f.Attempts != 1 || !strings.Contains(f.Reason, "STARTTLS") || len(box.messages()) != 0 {
-		t.Fatalf("outcome %+v, %d messages", got[0], len(box.messages()))
+	if !ok || f.Attempts != 1 || !strings.Contains(f.Reason, "STARTTLS") || len(box.Messages()) != 0 {
+		t.Fatalf("outcome %+v, %d messages", got[0], len(box.Messages()))
 	}
 }
 
@@ -225,7 +226,7 @@ func TestNotifyBadPasswordFailsAtOnce(t *testing.T) {
 	if len(got) != 1 {
 		t.Fatalf("outcomes %+v", got)
 	}
-	if f, ok := got[0].(batch.NotificationFailed); !ok || f.Attempts != 1 || !strings.Contains(f.Reason, "535") || len(box.messages()) != 0 {
+	if f, ok := got[0].(batch.NotificationFailed); !ok || f.Attempts != 1 || !strings.Contains(f.Reason, "535") || len(box.Messages()) != 0 {
 		t.Fatalf("outcome %+v", got[0])
 	}
 }
@@ -297,7 +298,7 @@ func TestNotifySkipped(t *testing.T) {
 	if err := e2.notifier(cfg, nil).Handle(e2.ctx, ev); err != nil {
 		t.Fatal(err)
 	}
-	if got := e2.outcomes("b-none"); len(got) != 1 || got[0].(batch.NotificationSkipped).Reason != reactor.ReasonNoRecipients || len(box.messages()) != 0 {
+	if got := e2.outcomes("b-none"); len(got) != 1 || got[0].(batch.NotificationSkipped).Reason != reactor.ReasonNoRecipients || len(box.Messages()) != 0 {
 		t.Fatalf("outcomes %+v", got)
 	}
 }
@@ -316,7 +317,7 @@ func TestNotifyRequestedEmails(t *testing.T) {
 	if err := e.notifier(cfg, nil).Handle(e.ctx, e.last("b-req", "batch.notification_requested")); err != nil {
 		t.Fatal(err)
 	}
-	msgs := box.messages()
+	msgs := box.Messages()
 	want := []string{"boss@shop.test", "cto@shop.test"}
 	if len(msgs) != 1 {
 		t.Fatalf("%d messages", len(msgs))
