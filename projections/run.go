@@ -40,7 +40,7 @@ func (e *Engine) Run(ctx context.Context) error {
 				continue
 			}
 		}
-		stop := keepAlive(ds, e.cfg.AckWait/3)
+		stop := eventstore.KeepAlive(ds, e.cfg.AckWait/3)
 		held, cp, err = e.process(ctx, cp, ds)
 		stop()
 		switch {
@@ -244,32 +244,6 @@ func (e *Engine) observeLag(ctx context.Context, seq uint64) {
 	if last, err := e.store.LastSeq(ctx); err == nil && last >= seq {
 		e.metrics.lag.WithLabelValues(e.proj.Name()).Set(float64(last - seq))
 	}
-}
-
-// keepAlive tells the server every period, until stopped, that the deliveries of a
-// fetch are still being worked on: a transaction of 500 events, or its retries while the
-// database is away, can outlast AckWait, and another replica would then be handed the
-// same events (harmless, the checkpoint skips them, but two transactions then contend).
-// A delivery already acked is skipped by the client.
-func keepAlive(ds []*eventstore.Delivery, every time.Duration) (stop func()) {
-	done := make(chan struct{})
-	stopped := make(chan struct{})
-	go func() {
-		defer close(stopped)
-		t := time.NewTicker(max(every, time.Millisecond))
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				for _, d := range ds {
-					_ = d.InProgress()
-				}
-			}
-		}
-	}()
-	return func() { close(done); <-stopped }
 }
 
 func nakAll(ds []*eventstore.Delivery) {

@@ -157,7 +157,8 @@ func (r *Reactor) Run(ctx context.Context) error {
 		}
 		attempt = 1
 		slices.SortFunc(ds, func(a, b *eventstore.Delivery) int { return cmp.Compare(a.Seq, b.Seq) })
-		stop := r.keepAlive(ds)
+		// Deliveries wait behind the handling of those before them: all stay ours.
+		stop := eventstore.KeepAlive(ds, r.cfg.AckWait/3)
 		if r.cfg.Parallel > 1 {
 			r.processParallel(ctx, ds)
 		} else {
@@ -179,33 +180,6 @@ func (r *Reactor) processInOrder(ctx context.Context, ds []*eventstore.Delivery)
 			return
 		}
 	}
-}
-
-// keepAlive tells the server every AckWait/3, until stopped, that each delivery of a
-// fetch is still ours: the one being handled (a batch of 100 000 cases takes long) and
-// those waiting behind it, whose wait is the sum of the handling before them and would
-// otherwise outlast AckWait and have them delivered again to another replica. A
-// delivery already settled is skipped by the client (it sends nothing). AckWait thus
-// only bounds how long the deliveries of a dead (or cut off) reactor stay unseen.
-func (r *Reactor) keepAlive(ds []*eventstore.Delivery) (stop func()) {
-	done := make(chan struct{})
-	stopped := make(chan struct{})
-	go func() {
-		defer close(stopped)
-		t := time.NewTicker(r.cfg.AckWait / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				for _, d := range ds {
-					_ = d.InProgress()
-				}
-			}
-		}
-	}()
-	return func() { close(done); <-stopped }
 }
 
 // processParallel handles up to Parallel deliveries at once, each acked when done; on
